@@ -1,0 +1,77 @@
+"""Custom actions that answer questions about training formats."""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import knowledge
+
+# Topics that don't depend on a format, and the format a topic defaults to
+# when the user names none (only MOOCs have a history in the article).
+GENERAL_TOPICS = {"coexist"}
+DEFAULT_FORMAT = {"history": "mooc"}
+RECOMMEND_BUTTON = {"title": "Recommend a format", "payload": "/request_recommendation"}
+
+
+def mentioned_formats(tracker: Tracker) -> List[Text]:
+    """Canonical format names in the latest message, in order, without repeats."""
+    values = [e["value"] for e in tracker.latest_message.get("entities", [])
+              if e.get("entity") == "format" and e.get("value") in knowledge.format_names()]
+    return list(dict.fromkeys(values))
+
+
+def asked_topic(tracker: Tracker) -> Text:
+    """The topic of the latest question: from its intent, or the previous topic for
+    a bare follow-up such as "what about a COOC?"."""
+    intent = tracker.latest_message.get("intent", {}).get("name") or ""
+    if intent.startswith("ask_"):
+        return intent[len("ask_"):]
+    return tracker.get_slot("topic") or "definition"
+
+
+def format_buttons(intent: Text) -> List[Dict[Text, Text]]:
+    return [{"title": knowledge.display_name(f), "payload": f'/{intent}{{"format":"{f}"}}'}
+            for f in knowledge.load()["compare_default"]]
+
+
+class ActionAnswerQuestion(Action):
+    """Answers a question on one topic, for the formats named or the one discussed last."""
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        topic = asked_topic(tracker)
+        if topic in GENERAL_TOPICS:
+            dispatcher.utter_message(text=knowledge.general_answer(topic))
+            return []
+        if topic not in knowledge.load()["topics"]:
+            topic = "definition"
+
+        formats = mentioned_formats(tracker)
+        if not formats:
+            remembered: Optional[Text] = tracker.get_slot("format") or DEFAULT_FORMAT.get(topic)
+            formats = [remembered] if remembered else []
+        if not formats:
+            dispatcher.utter_message(text=knowledge.message("which_format"),
+                                     buttons=format_buttons(f"ask_{topic}"))
+            return [SlotSet("topic", topic)]
+
+        dispatcher.utter_message(text="\n\n".join(knowledge.answer(topic, f) for f in formats))
+        return [SlotSet("topic", topic), SlotSet("format", formats[-1])]
+
+
+class ActionCompareFormats(Action):
+    """Compares the formats named (two or more), or the main three."""
+
+    def name(self) -> Text:
+        return "action_compare_formats"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=knowledge.comparison(mentioned_formats(tracker)))
+        dispatcher.utter_message(text=knowledge.message("after_comparison"),
+                                 buttons=[RECOMMEND_BUTTON])
+        return []
