@@ -1,0 +1,90 @@
+"""The answer actions pick the right topic and format, including follow-ups."""
+from typing import Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionAnswerQuestion, ActionCompareFormats
+
+
+def tracker(intent: str, formats: List[str] = (), slots: Optional[Dict] = None) -> Tracker:
+    entities = [{"entity": "format", "value": f} for f in formats]
+    message = {"intent": {"name": intent, "confidence": 0.99}, "entities": entities, "text": "…"}
+    return Tracker("user", slots or {}, message, [], False, None, {}, "action_listen")
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return dispatcher.messages, slots
+
+
+def test_question_with_a_format_answers_and_remembers_it():
+    messages, slots = run(ActionAnswerQuestion(), tracker("ask_group_size", ["spoc"]))
+    assert "about fifteen learners per trainer" in messages[0]["text"]
+    assert slots == {"topic": "group_size", "format": "spoc"}
+
+
+def test_follow_up_without_a_format_uses_the_previous_one():
+    messages, _ = run(ActionAnswerQuestion(),
+                      tracker("ask_group_size", slots={"format": "spoc", "topic": "definition"}))
+    assert "up to 50 learners" in messages[0]["text"]
+
+
+def test_what_about_another_format_repeats_the_previous_topic():
+    messages, slots = run(ActionAnswerQuestion(),
+                          tracker("inform_format", ["cooc"], {"format": "mooc", "topic": "audience"}))
+    assert "private community" in messages[0]["text"]
+    assert slots["format"] == "cooc" and slots["topic"] == "audience"
+
+
+def test_bare_format_with_no_previous_topic_gets_its_definition():
+    messages, _ = run(ActionAnswerQuestion(), tracker("inform_format", ["spoc"]))
+    assert "Small Private Online Course" in messages[0]["text"]
+
+
+def test_question_about_two_formats_answers_both():
+    messages, slots = run(ActionAnswerQuestion(), tracker("ask_duration", ["mooc", "spoc"]))
+    text = messages[0]["text"]
+    assert "several weeks" in text and "how long a SPOC lasts" in text
+    assert slots["format"] == "spoc"
+
+
+def test_no_format_known_asks_which_one_with_buttons():
+    messages, slots = run(ActionAnswerQuestion(), tracker("ask_rewards"))
+    assert messages[0]["text"] == "Which format do you mean?"
+    assert [b["title"] for b in messages[0]["buttons"]] == ["MOOC", "COOC", "SPOC"]
+    assert messages[0]["buttons"][2]["payload"] == '/ask_rewards{"format":"spoc"}'
+    assert slots == {"topic": "rewards"}
+
+
+def test_history_needs_no_format_because_only_moocs_have_one():
+    messages, _ = run(ActionAnswerQuestion(), tracker("ask_history"))
+    assert "10,000" in messages[0]["text"]
+
+
+def test_combining_formats_is_a_general_answer():
+    messages, slots = run(ActionAnswerQuestion(), tracker("ask_coexist", ["mooc"]))
+    assert "coexist in the same training plan" in messages[0]["text"]
+    assert slots == {}
+
+
+def test_unknown_entity_values_are_ignored():
+    messages, _ = run(ActionAnswerQuestion(),
+                      tracker("ask_definition", ["webinar"], {"format": "cooc"}))
+    assert "Corporate Online Open Course" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("formats,present,absent", [
+    (["mooc", "spoc"], ["• MOOC", "• SPOC"], ["• COOC"]),
+    ([], ["• MOOC", "• COOC", "• SPOC"], []),
+])
+def test_comparison(formats, present, absent):
+    messages, _ = run(ActionCompareFormats(), tracker("compare_formats", formats))
+    for p in present:
+        assert p in messages[0]["text"]
+    for a in absent:
+        assert a not in messages[0]["text"]
+    assert messages[1]["buttons"][0]["payload"] == "/request_recommendation"

@@ -1,0 +1,110 @@
+"""The knowledge base says only what the article says, and says so when it can't."""
+import re
+from pathlib import Path
+
+import pytest
+
+from actions import knowledge
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE_COPY = ROOT / "docs" / "source-article.txt"
+SHARED_ARTICLE = ROOT.parent / "shared" / "seed" / "000_a33449038a87945a.txt"
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+ARTICLE = normalise(ARTICLE_COPY.read_text(encoding="utf-8"))
+
+
+def all_entries():
+    data = knowledge.load()
+    for fmt, topics in data["answers"].items():
+        for topic, entry in topics.items():
+            yield f"{fmt}/{topic}", entry
+    for topic, entry in data["general"].items():
+        yield f"general/{topic}", entry
+
+
+@pytest.mark.skipif(not SHARED_ARTICLE.exists(), reason="shared/ is not beside this clone")
+def test_article_copy_matches_the_shared_seed():
+    assert ARTICLE_COPY.read_bytes() == SHARED_ARTICLE.read_bytes()
+
+
+@pytest.mark.parametrize("key,entry", list(all_entries()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_answer_cites_sentences_that_are_in_the_article(key, entry):
+    assert entry["text"].strip()
+    assert entry["sources"], f"{key} has no source"
+    for sentence in entry["sources"]:
+        assert normalise(sentence) in ARTICLE, f"{key}: not in the article: {sentence!r}"
+
+
+def test_every_answer_is_about_a_known_format_and_topic():
+    data = knowledge.load()
+    assert set(data["answers"]) <= set(data["formats"])
+    for topics in data["answers"].values():
+        assert set(topics) <= set(data["topics"])
+
+
+@pytest.mark.parametrize("topic,fmt,expected", [
+    ("definition", "spoc", "Small Private Online Course"),
+    ("definition", "cooc", "Corporate Online Open Course"),
+    ("definition", "mooc", "Massive Open Online Course"),
+    ("group_size", "spoc", "fifteen"),
+    ("group_size", "spoc", "50"),
+    ("group_size", "mooc", "thousands"),
+    ("cost", "mooc", "free"),
+    ("history", "mooc", "10,000"),
+    ("history", "mooc", "universities"),
+    ("duration", "mooc", "several weeks"),
+    ("pronunciation", "mooc", "mouque"),
+    ("pronunciation", "spoc", "spoque"),
+    ("pronunciation", "cooc", "couque"),
+    ("rewards", "cooc", "Badges"),
+    ("audience", "cooc_external", "all Internet users"),
+    ("goals", "cooc_external", "e-reputation"),
+    ("definition", "blended", "face-to-face"),
+    # Sub-formats fall back to the COOC's answer.
+    ("rewards", "cooc_internal", "medals"),
+])
+def test_answers_carry_the_articles_facts(topic, fmt, expected):
+    assert expected in knowledge.answer(topic, fmt)
+
+
+@pytest.mark.parametrize("topic,fmt,phrase", [
+    ("cost", "cooc", "how much a COOC costs"),
+    ("cost", "spoc", "how much a SPOC costs"),
+    ("duration", "spoc", "how long a SPOC lasts"),
+    ("duration", "cooc_internal", "how long an internal COOC lasts"),
+    ("history", "spoc", "where a SPOC comes from"),
+    ("group_size", "blended", "how many learners blended learning can take"),
+])
+def test_silence_is_admitted_and_other_topics_offered(topic, fmt, phrase):
+    reply = knowledge.answer(topic, fmt)
+    assert reply.startswith("Sorry, I don't know")
+    assert phrase in reply
+    if fmt != "blended":
+        assert "what it is" in reply
+    assert knowledge.TOPIC_LABELS[topic] not in reply.split("I can tell you")[-1]
+
+
+def test_comparison_of_two_formats_lists_exactly_those():
+    reply = knowledge.comparison(["mooc", "spoc"])
+    assert "• MOOC:" in reply and "• SPOC:" in reply and "COOC:" not in reply
+
+
+def test_comparison_without_formats_covers_the_main_three_with_their_sizes():
+    reply = knowledge.comparison([])
+    assert [line[:6] for line in reply.splitlines()[1:]] == ["• MOOC", "• COOC", "• SPOC"]
+    assert "thousands" in reply and "fifteen" in reply
+
+
+def test_comparison_of_one_format_adds_the_others():
+    reply = knowledge.comparison(["spoc"])
+    assert reply.splitlines()[1].startswith("• SPOC") and "• MOOC" in reply
+
+
+def test_internal_and_external_cooc_are_told_apart():
+    reply = knowledge.comparison(["cooc_internal", "cooc_external"])
+    assert "private community" in reply and "all Internet users" in reply

@@ -1,0 +1,65 @@
+"""Rasa-level checks: data validation, test stories, and the NLU held-out gate."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.stack import MODEL, ROOT
+
+RASA = str(Path(sys.executable).parent / "rasa")
+INTENT_ACCURACY_GATE = 0.95
+ENTITY_F1_GATE = 0.95
+
+
+def rasa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+
+
+def test_training_data_validates_without_warnings():
+    result = rasa("data", "validate", "--fail-on-warnings")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "UserWarning" not in output, output[-4000:]
+
+
+def test_stories_pass_without_prediction_errors(tmp_path):
+    result = rasa("test", "core", "--model", str(MODEL), "--stories", "tests/stories",
+                  "--fail-on-prediction-errors", "--out", str(tmp_path))
+    failed = tmp_path / "failed_test_stories.yml"
+    details = failed.read_text() if failed.exists() else ""
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + details
+
+
+@pytest.fixture(scope="module")
+def nlu_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nlu")
+    result = rasa("test", "nlu", "--model", str(MODEL), "--nlu", "tests/nlu_heldout.yml",
+                  "--out", str(out))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return out
+
+
+def test_heldout_set_is_big_enough():
+    from rasa.shared.nlu.training_data.loading import load_data
+    data = load_data(str(ROOT / "tests" / "nlu_heldout.yml"))
+    training = load_data(str(ROOT / "data" / "nlu"))
+    assert len(data.intent_examples) >= 150
+    # Held-out messages must not be copies of training examples.
+    seen = {m.get("text").lower() for m in training.intent_examples}
+    copies = [m.get("text") for m in data.intent_examples if m.get("text").lower() in seen]
+    assert not copies
+
+
+def test_heldout_intent_accuracy_meets_the_gate(nlu_results):
+    report = json.loads((nlu_results / "intent_report.json").read_text())
+    errors = json.loads((nlu_results / "intent_errors.json").read_text())
+    wrong = [(e["text"], e["intent"], e["intent_prediction"]["name"]) for e in errors]
+    assert report["accuracy"] >= INTENT_ACCURACY_GATE, wrong
+
+
+def test_heldout_entity_f1_meets_the_gate(nlu_results):
+    report = json.loads((nlu_results / "RegexEntityExtractor_report.json").read_text())
+    assert report["format"]["support"] > 30
+    assert report["format"]["f1-score"] >= ENTITY_F1_GATE, report["format"]

@@ -1,0 +1,160 @@
+"""Reading the recommendation dialog's answers and validating them."""
+import asyncio
+from typing import Dict, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import form_answers
+from actions.recommendation_form import ASK_ACTIONS, ActionRecommend, ValidateRecommendationForm
+
+DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("We need to train 12 project managers who need coaching",
+     {"audience": "experts", "learners": 12, "coaching": True}),
+    ("what do you recommend for about 200 customers? fully online please",
+     {"audience": "customers", "learners": 200, "face_to_face": False}),
+    ("a course for the general public, free access to knowledge, a few thousand people",
+     {"audience": "public", "goal": "free_knowledge", "learners": 3000}),
+    ("onboarding new hires with some face-to-face sessions",
+     {"audience": "employees", "goal": "onboarding", "face_to_face": True}),
+    ("which format should I choose?", {}),
+])
+def test_opening_messages_fill_what_they_state(text, expected):
+    assert form_answers.read_all(text) == expected
+
+
+@pytest.mark.parametrize("slot,text,expected", [
+    ("audience", "Our whole staff", "employees"),
+    ("audience", "prospects mostly", "customers"),
+    ("audience", "the data science department", "experts"),
+    ("goal", "improve our e-reputation", "loyalty"),
+    ("goal", "strengthen team spirit", "culture"),
+    ("goal", "upskilling for the digital transformation", "skills"),
+    ("goal", "fix sources of unproductivity", "productivity"),
+    ("face_to_face", "no face-to-face, thanks", False),
+    ("face_to_face", "some in-person days would be great", True),
+    ("open_to_all", "keep it private", False),
+    ("open_to_all", "open to all internet users", True),
+    ("own_resources", "we're an SME with no budget", False),
+    ("audience", "hmm", None),
+    ("learners", "twelve", 12),
+    ("learners", "between 10 and 20", 20),
+])
+def test_answers_read_from_free_text(slot, text, expected):
+    assert form_answers.read_slot(slot, text) == expected
+
+
+@pytest.mark.parametrize("text,is_correction", [
+    ("actually it's 200 people", True),
+    ("Sorry, I meant customers", True),
+    ("200 people", False),
+])
+def test_corrections_are_recognised(text, is_correction):
+    assert form_answers.is_correction(text) is is_correction
+
+
+def tracker(text: str, intent: str = "inform", slots: Optional[Dict] = None,
+            entities=()) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+               "entities": list(entities)}
+    return Tracker("u", dict(slots or {}), message, [], False, None,
+                   {"name": "recommendation_form"}, "action_listen")
+
+
+def validate(t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateRecommendationForm().run(dispatcher, t, DOMAIN))
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, dispatcher.messages
+
+
+def test_answer_to_the_pending_question_is_taken():
+    slots, _ = validate(tracker("around fifty", slots={"requested_slot": "learners"}))
+    assert slots["learners"] == 50.0
+
+
+def test_opening_message_prefills_and_the_next_question_is_the_first_missing():
+    slots, _ = validate(tracker("12 project managers who need coaching",
+                                      intent="request_recommendation"))
+    assert slots["audience"] == "experts" and slots["learners"] == 12 and slots["coaching"] is True
+    assert slots["requested_slot"] == "goal"
+
+
+def test_button_values_arrive_as_entities():
+    slots, _ = validate(tracker('/inform{"goal":"culture"}', slots={"requested_slot": "goal"},
+                                      entities=[{"entity": "goal", "value": "culture"}]))
+    assert slots["goal"] == "culture"
+
+
+def test_yes_and_no_answer_the_pending_yes_no_question():
+    slots, _ = validate(tracker("yes", intent="affirm", slots={"requested_slot": "coaching"}))
+    assert slots["coaching"] is True
+    slots, _ = validate(tracker("nope", intent="deny", slots={"requested_slot": "coaching"}))
+    assert slots["coaching"] is False
+
+
+@pytest.mark.parametrize("text,problem", [("0", "at least one"), ("-5", "negative"),
+                                          ("50 million", "too many")])
+def test_bad_learner_counts_are_refused_with_the_reason(text, problem):
+    slots, _ = validate(tracker(text, slots={"requested_slot": "learners"}))
+    assert slots["learners"] is None and slots["misses"] == 1
+    assert problem in slots["answer_problem"]
+
+
+def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question():
+    slots, messages = validate(tracker(
+        "actually it's 200 people",
+        slots={"requested_slot": "goal", "audience": "public", "learners": 20.0}))
+    assert slots["learners"] == 200 and slots["requested_slot"] == "goal"
+    assert "updated" in messages[0]["text"]
+
+
+def test_a_question_mid_dialog_is_not_taken_as_an_answer():
+    slots, _ = validate(tracker("what's a SPOC?", intent="ask_definition",
+                                      slots={"requested_slot": "audience"}))
+    assert "audience" not in slots
+
+
+def test_internal_or_external_is_asked_only_when_a_cooc_leads():
+    cooc_slots = {"audience": "customers", "learners": 300.0, "goal": "loyalty", "coaching": False,
+                  "face_to_face": False, "own_resources": True, "requested_slot": "own_resources"}
+    slots, _ = validate(tracker("yes", intent="affirm", slots=cooc_slots))
+    # Not set to None: the form goes on and asks open_to_all.
+    assert "requested_slot" not in slots
+    required = asyncio.run(ValidateRecommendationForm().required_slots(
+        list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=cooc_slots), DOMAIN))
+    assert "open_to_all" in required
+    spoc_slots = {"audience": "experts", "learners": 12.0, "goal": "productivity", "coaching": True,
+                  "face_to_face": True, "requested_slot": "own_resources"}
+    slots, _ = validate(tracker("yes", intent="affirm", slots=spoc_slots))
+    assert slots["requested_slot"] is None
+
+
+def ask(slot: str, slots: Dict) -> dict:
+    action = next(cls for cls in ASK_ACTIONS if cls.slot == slot)()
+    dispatcher = CollectingDispatcher()
+    action.run(dispatcher, tracker("", slots=slots), DOMAIN)
+    return dispatcher.messages[0]
+
+
+def test_questions_are_asked_with_buttons_then_hinted_then_explained():
+    first = ask("audience", {})
+    assert first["text"] == "Who are the learners?" and len(first["buttons"]) == 4
+    assert ask("audience", {"misses": 1})["text"].startswith("Sorry, I didn't catch")
+    explained = ask("audience", {"misses": 2})
+    assert explained["text"].startswith("I ask because") and explained["buttons"]
+    assert "at least one" in ask("learners", {"misses": 1, "answer_problem": "A course needs at least one learner."})["text"]
+
+
+def test_recommendation_names_the_format_and_is_remembered():
+    dispatcher = CollectingDispatcher()
+    slots = {"audience": "experts", "learners": 12.0, "goal": "productivity", "coaching": True,
+             "face_to_face": True, "own_resources": True}
+    events = ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("I recommend a SPOC")
+    assert {e["name"]: e["value"] for e in events} == {"recommended_format": "spoc", "format": "spoc"}
+    assert [b["payload"] for b in message["buttons"]][-1] == "/restart"
