@@ -1,0 +1,263 @@
+"""Read a number of learners from free text ("about 200", "a few thousand", "10-20").
+
+Spelled-out numbers ("twenty five", "two thousand five hundred") are converted
+by the text2num library (``text_to_num.alpha2digit``); this module only adds a
+thin layer on top of it for what text2num leaves alone or would get wrong:
+
+* vague quantities: "a few hundred", "hundreds", "a dozen", "a couple"...
+  (text2num turns "thousands" into "1000", which would lose the plural);
+* suffixes and multipliers after digits: "2k", "1.5k", "2 thousand", "1.5 million";
+* thousands separators: "1,500", "1.500", "1 500" is NOT read as one number;
+* ranges: "between 10 and 20", "10-20", "10 to 20", "10 or 20";
+* approximation cues: "about", "around", "roughly", "~", "200+", "or so"...;
+* negative numbers: "-5" and "minus five" give -5, so that the caller can
+  reject them (``validate_learner_count``) instead of silently reading 5.
+
+``parse_learner_count`` never raises and never validates: it returns what was
+said (possibly 0, negative or huge); ``validate_learner_count`` judges it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, Union
+
+from text_to_num import alpha2digit
+
+MIN_LEARNERS = 1
+MAX_LEARNERS = 10_000_000
+
+EXPECTED = "Please give a number of learners between 1 and 10,000,000, e.g. 12 or about 200."
+MESSAGES = {
+    "zero": "A course needs at least one learner. " + EXPECTED,
+    "negative": "The number of learners can't be negative. " + EXPECTED,
+    "too_large": "That's more than 10,000,000 learners, which seems too many. " + EXPECTED,
+    "not_a_number": "I couldn't read a number of learners there. " + EXPECTED,
+}
+
+# What "a few" means when planning: three. "hundreds" alone is read as "a few
+# hundred". Documented guesses, marked approximate.
+A_FEW = 3
+A_COUPLE = 2
+
+
+@dataclass(frozen=True)
+class LearnerCount:
+    """A learner count read from text.
+
+    ``value`` is the planning figure. For a range ("10 to 20") it is the UPPER
+    bound: a training plan must have room for everyone who may come, and the
+    format limits that matter here are ceilings (a SPOC allows at most about
+    50 learners), so planning on the lower bound could pick a format that turns
+    out too small. ``approximate`` is True for ranges, vague quantities
+    ("a few hundred") and hedged numbers ("about 200", "200+").
+    """
+
+    value: int
+    approximate: bool = False
+
+
+# ---------------------------------------------------------------- patterns
+
+_NUM = r"\d+(?:\.\d+)?"
+
+_APPROX_CUES = re.compile(
+    r"\b(?:about|around|approx(?:imately|\.)?|roughly|circa|ca\.|some|nearly|almost|"
+    r"close\s+to|more\s+or\s+less|give\s+or\s+take|or\s+so|ish|maybe|perhaps|probably|"
+    r"estimated?|up\s+to|at\s+least|at\s+most|more\s+than|over|under|less\s+than|"
+    r"fewer\s+than|plus|or\s+more|or\s+less)\b|~|\d\s*\+"
+)
+
+# Vague quantities, tried in this order on the lower-cased text, BEFORE text2num.
+_VAGUE: List[Tuple[re.Pattern, int, bool]] = [
+    # (pattern, value, approximate)
+    (re.compile(r"\bhalf\s+a\s+dozen\b"), 6, False),
+    (re.compile(r"\b(?:a\s+)?(?:few|several)\s+dozens?\b"), A_FEW * 12, True),
+    (re.compile(r"\b(?:a\s+)?couple\s+(?:of\s+)?dozens?\b"), A_COUPLE * 12, True),
+    (re.compile(r"\b(?:a\s+)?(?:few|several)\s+hundreds?\b"), A_FEW * 100, True),
+    (re.compile(r"\b(?:a\s+)?couple\s+(?:of\s+)?hundreds?\b"), A_COUPLE * 100, True),
+    (re.compile(r"\b(?:a\s+)?(?:few|several)\s+thousands?\b"), A_FEW * 1000, True),
+    (re.compile(r"\b(?:a\s+)?couple\s+(?:of\s+)?thousands?\b"), A_COUPLE * 1000, True),
+    (re.compile(r"\bdozens\b"), A_FEW * 12, True),
+    (re.compile(r"\bhundreds\b"), A_FEW * 100, True),
+    (re.compile(r"\bthousands\b"), A_FEW * 1000, True),
+    (re.compile(r"\b(?:a|one)\s+dozen\b"), 12, False),
+    (re.compile(r"\ba\s+couple\b"), A_COUPLE, False),
+    (re.compile(r"\b(?:a\s+)?(?:few|handful)\b(?!\s*\d)"), A_FEW, True),
+]
+
+_NOBODY = re.compile(r"\b(?:no\s+one|nobody|none|no\s+learners?|no\s+people)\b")
+
+# Digits followed by a multiplier: "2k", "1.5 k", "2 thousand", "1.5 million".
+# A bare "m" only when glued to the digits ("1.5m"), as "5 m" may be metres.
+_MULTIPLIER = re.compile(
+    r"(?<![\w.])(" + _NUM + r")(?:\s*(k|thousand|mn|mio|million|hundred|dozen)|(m))s?\b"
+)
+_MULTIPLIERS = {
+    "k": 1_000,
+    "thousand": 1_000,
+    "m": 1_000_000,
+    "mn": 1_000_000,
+    "mio": 1_000_000,
+    "million": 1_000_000,
+    "hundred": 100,
+    "dozen": 12,
+}
+# Digits followed by a multiplier word are expanded BEFORE text2num, which
+# would otherwise write "2 thousand" as "2 1000"; spelled-out numbers
+# ("two thousand") are text2num's job.
+
+_RANGES = [
+    re.compile(r"\bbetween\s+(-?" + _NUM + r")\s+and\s+(-?" + _NUM + r")"),
+    re.compile(r"\bfrom\s+(-?" + _NUM + r")\s+to\s+(-?" + _NUM + r")"),
+    re.compile(
+        r"(?<!\w)(?<!\d\.)(-?" + _NUM + r")\s*(?:-|\bto\b|\bor\b)\s*(" + _NUM + r")(?!\w)(?!\.\d)"
+    ),
+]
+
+# A lone number: optional sign ("-5", "minus 5") not glued to a word or a digit.
+_SINGLE = re.compile(
+    r"(?:(?<![\w.\-])(-)\s*|\b(?:minus|negative)\s+)?(?<!\w)(?<!\d\.)(" + _NUM + r")(?!\w)(?!\.\d)"
+)
+
+# Numbers followed by these words count something else than learners.
+_OTHER_UNITS = re.compile(
+    r"\s*(?:%|percent\b|trainers?\b|teachers?\b|tutors?\b|coach(?:es)?\b|teams?\b|"
+    r"departments?\b|services?\b|groups?\b|sessions?\b|modules?\b|courses?\b|weeks?\b|"
+    r"days?\b|months?\b|years?\b|hours?\b|minutes?\b|euros?\b|dollars?\b|€|\$)"
+)
+_LEARNER_NOUNS = re.compile(
+    r"\s*(?:learners?|people|persons?|employees?|staff|students?|participants?|trainees?|"
+    r"users?|members?|colleagues?|customers?|clients?|partners?|prospects?|experts?|"
+    r"managers?|agents?|workers?|new\s+hires?|hires?|collaborators?|salespeople|"
+    r"engineers?|developers?|individuals?)\b"
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _to_int(number: float) -> Tuple[int, bool]:
+    """Round to a whole number of learners; approximate if rounding changed it."""
+    rounded = int(number + 0.5) if number >= 0 else -int(-number + 0.5)
+    return rounded, rounded != number
+
+
+def _normalise(text: str) -> str:
+    s = text.lower()
+    s = re.sub(r"[\u2010-\u2015\u2212]", "-", s)  # unicode dashes and minus sign
+    s = s.replace("\u00a0", " ").replace("\u202f", " ")
+    # Thousands separators: "1,500,000" and "1.500" (three digits after the dot
+    # and no multiplier: 1.5 learners makes no sense, 1,500 does).
+    s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", s)
+    s = re.sub(
+        r"(?<![\d.])(\d{1,3})((?:\.\d{3})+)(?![\d.])(?!\s*(?:k|thousand|m|mn|mio|million)\b)",
+        lambda m: m.group(1) + m.group(2).replace(".", ""),
+        s,
+    )
+    return s
+
+
+def _apply_multipliers(s: str) -> str:
+    def expand(match: re.Match) -> str:
+        value = float(match.group(1)) * _MULTIPLIERS[match.group(2) or match.group(3)]
+        return repr(value) if value != int(value) else str(int(value))
+
+    return _MULTIPLIER.sub(expand, s)
+
+
+def _pick(candidates: List[Tuple[int, float, str]]) -> Optional[Tuple[float, str]]:
+    """Choose among several numbers: one followed by a learner noun first,
+    then the first one not followed by another unit ("2 trainers")."""
+    if not candidates:
+        return None
+    for _, value, after in candidates:
+        if _LEARNER_NOUNS.match(after):
+            return value, after
+    for _, value, after in candidates:
+        if not _OTHER_UNITS.match(after):
+            return value, after
+    return None
+
+
+# ---------------------------------------------------------------- public API
+
+
+def parse_learner_count(text: Union[str, int, float, None]) -> Optional[LearnerCount]:
+    """Read a learner count from ``text``; None when it holds no number.
+
+    Examples: "12" -> 12; "twelve" -> 12; "about 200" -> 200 (approximate);
+    "a few thousand" -> 3000 (approximate); "10-20" -> 20 (approximate, upper
+    bound, see LearnerCount); "2k" -> 2000; "-5" -> -5 (rejected later by
+    validate_learner_count).
+    """
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):  # a slot or entity already holding a number
+        if not math.isfinite(text):
+            return None
+        value, rounded = _to_int(float(text))
+        return LearnerCount(value, rounded)
+    s = _normalise(str(text))
+    if not s.strip():
+        return None
+
+    approximate = bool(_APPROX_CUES.search(s))
+
+    # "no one" would become "no 1" in text2num: set it aside.
+    nobody = bool(_NOBODY.search(s))
+    s = _NOBODY.sub(" ", s)
+
+    # Multipliers after digits first ("2 thousand"), so that text2num doesn't
+    # turn "2 thousand" into "2 1000".
+    s = _apply_multipliers(s)
+
+    for pattern, value, vague in _VAGUE:
+        if pattern.search(s):
+            s = pattern.sub(str(value), s, count=1)
+            approximate = approximate or vague
+
+    # Spelled-out numbers -> digits. threshold=0 so that "one", "two" and
+    # "zero" are converted too (the default leaves small isolated numbers).
+    s = alpha2digit(s, "en", 0)
+    s = _apply_multipliers(s)  # "three dozen" -> "3 dozen" -> "36"
+
+    for pattern in _RANGES:
+        match = pattern.search(s)
+        if match:
+            low, high = float(match.group(1)), float(match.group(2))
+            if low != high:  # "1 to 1 coaching" is not a range
+                value, _ = _to_int(max(low, high))
+                return LearnerCount(value, True)
+
+    candidates = []
+    for match in _SINGLE.finditer(s):
+        number = float(match.group(2))
+        negative = match.group(1) == "-" or match.group(0).startswith(("minus", "negative"))
+        candidates.append((match.start(), -number if negative else number, s[match.end():]))
+    picked = _pick(candidates)
+    if picked is None:
+        return LearnerCount(0, False) if nobody and not candidates else None
+    value, rounded = _to_int(picked[0])
+    return LearnerCount(value, approximate or rounded)
+
+
+def validate_learner_count(value: Union[int, float, None]) -> Optional[str]:
+    """None when ``value`` is a plausible learner count, else a message for the user.
+
+    The message says what is expected. Keys of MESSAGES: zero, negative,
+    too_large, not_a_number.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return MESSAGES["not_a_number"]
+    if value != value:  # NaN
+        return MESSAGES["not_a_number"]
+    if value < 0:
+        return MESSAGES["negative"]
+    if value < MIN_LEARNERS:
+        return MESSAGES["zero"]
+    if value > MAX_LEARNERS:
+        return MESSAGES["too_large"]
+    return None

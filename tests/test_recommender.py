@@ -1,0 +1,576 @@
+"""Tests for actions/recommender.py and data/recommendation.yml.
+
+Each profile row carries the article sentence that decides it; the sentence
+must occur verbatim in the article, so a row cannot cite something the
+article does not say.
+"""
+
+import copy
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+from actions.recommender import (
+    FORMATS,
+    Knowledge,
+    Profile,
+    Recommendation,
+    load_knowledge,
+    needs_open_to_all,
+    parse_knowledge,
+    recommend,
+    render,
+)
+
+# A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
+ARTICLE_PATH = REPO / "docs" / "source-article.txt"
+KNOWLEDGE_PATH = REPO / "data" / "recommendation.yml"
+
+
+@pytest.fixture(scope="module")
+def article() -> str:
+    assert ARTICLE_PATH.is_file(), f"article not found at {ARTICLE_PATH}"
+    return ARTICLE_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def raw_knowledge() -> dict:
+    return yaml.safe_load(KNOWLEDGE_PATH.read_text(encoding="utf-8"))
+
+
+def family(fmt: str) -> str:
+    return "cooc" if fmt.startswith("cooc") else fmt
+
+
+# --------------------------------------------------------------------------
+# The decision table: (id, profile, expected format, expected blended, sentence)
+
+P = Profile
+CASES = [
+    # --- MOOC
+    ("public_thousands_free_knowledge",
+     P(audience="public", learners=20000, goal="free_knowledge"), "mooc", False,
+     "The MOOC is open to everyone."),
+    ("public_free_knowledge_no_size",
+     P(audience="public", goal="free_knowledge"), "mooc", False,
+     "Initiated by international universities, the MOOC was set up in order to facilitate "
+     "learning and offer free access to knowledge."),
+    ("public_massive",
+     P(audience="public", learners=5000), "mooc", False,
+     "Those enrolled in these types of online courses number in the thousands and are "
+     "scattered all over the world."),
+    ("sme_without_resources",
+     P(audience="employees", learners=200, goal="skills", own_resources=False), "mooc", False,
+     "SMEs that want to train their employees, but do not have the resources to develop "
+     "internal training, can also benefit from the advantages of the MOOC."),
+    ("no_resources_beats_spoc_signals",
+     P(audience="experts", learners=10, coaching=True, own_resources=False), "mooc", False,
+     "SMEs that want to train their employees, but do not have the resources to develop "
+     "internal training, can also benefit from the advantages of the MOOC."),
+    ("public_small_but_free_knowledge",
+     P(audience="public", learners=30, goal="free_knowledge"), "mooc", False,
+     "The MOOC or Massive Online Open Course is a free online course, available to the "
+     "general public."),
+    ("free_knowledge_only",
+     P(goal="free_knowledge"), "mooc", False,
+     "Initiated by international universities, the MOOC was set up in order to facilitate "
+     "learning and offer free access to knowledge."),
+    # --- internal COOC
+    ("ten_new_collaborators",
+     P(audience="employees", learners=10, goal="onboarding"), "cooc_internal", False,
+     "It can be set up in order to support the company in its digital transformation, to "
+     "develop the skills of employees, to train customers or the company's new collaborators."),
+    ("team_spirit_for_12",
+     P(audience="employees", learners=12, goal="culture"), "cooc_internal", False,
+     "This may involve, for example, promoting work tools, services or products, recruiting "
+     "partners, strengthening team spirit, or developing company culture."),
+    ("twenty_customers",
+     P(audience="customers", learners=20), "cooc_internal", False,
+     "The internal COOC is dedicated to a private community, which may include employees, "
+     "collaborators, customers or prospects of the company."),
+    ("employees_skills",
+     P(audience="employees", learners=300, goal="skills"), "cooc_internal", False,
+     "It can be set up in order to support the company in its digital transformation, to "
+     "develop the skills of employees, to train customers or the company's new collaborators."),
+    ("employees_onboarding_40",
+     P(audience="employees", learners=40, goal="onboarding"), "cooc_internal", False,
+     "It can be set up in order to support the company in its digital transformation, to "
+     "develop the skills of employees, to train customers or the company's new collaborators."),
+    ("employees_culture",
+     P(audience="employees", learners=500, goal="culture"), "cooc_internal", False,
+     "This may involve, for example, promoting work tools, services or products, recruiting "
+     "partners, strengthening team spirit, or developing company culture."),
+    ("customers_private",
+     P(audience="customers", learners=800, goal="skills", open_to_all=False), "cooc_internal",
+     False,
+     "The internal COOC is dedicated to a private community, which may include employees, "
+     "collaborators, customers or prospects of the company."),
+    ("employees_only",
+     P(audience="employees"), "cooc_internal", False,
+     "The internal COOC is dedicated to a private community, which may include employees, "
+     "collaborators, customers or prospects of the company."),
+    ("many_employees_need_support",
+     P(audience="employees", learners=2000, goal="skills", coaching=True), "cooc_internal",
+     False,
+     "The internal COOC values exchanges between participants, and supports learners "
+     "throughout the training."),
+    ("productivity_but_100_learners",
+     P(audience="employees", learners=100, goal="productivity"), "cooc_internal", False,
+     "Thus, the themes addressed relate to business problems."),
+    ("experts_over_spoc_limit",
+     P(audience="experts", learners=500, goal="skills"), "cooc_internal", False,
+     "In general, the training brings together about fifteen students per trainer, but some "
+     "formats allow up to 50 learners to be brought together."),
+    ("face_to_face_but_3000",
+     P(audience="employees", learners=3000, goal="skills", face_to_face=True), "cooc_internal",
+     False,
+     "Training can be 100% digitized or combined with face-to-face courses, which is similar "
+     "to blended learning."),
+    # --- external COOC
+    ("customers_loyalty_open",
+     P(audience="customers", learners=5000, goal="loyalty", open_to_all=True), "cooc_external",
+     False,
+     "Most of the time, the external COOC is part of a company loyalty program and aims to "
+     "improve its e-reputation."),
+    ("customers_loyalty_open_unknown",
+     P(audience="customers", learners=5000, goal="loyalty"), "cooc_external", False,
+     "Most of the time, the external COOC is part of a company loyalty program and aims to "
+     "improve its e-reputation."),
+    ("public_open_cooc",
+     P(audience="public", learners=400, goal="loyalty", open_to_all=True), "cooc_external",
+     False,
+     "The external COOC, for its part, is accessible to all Internet users."),
+    # --- SPOC
+    ("experts_productivity",
+     P(audience="experts", learners=12, goal="productivity"), "spoc", False,
+     "It is a solution implemented in order to identify and resolve sources of "
+     "unproductivity in one or more services."),
+    ("experts_15",
+     P(audience="experts", learners=15), "spoc", False,
+     "Stakeholders may include experts in a specific field or employees in the same "
+     "department."),
+    ("team_of_45_coached",
+     P(audience="experts", learners=45, coaching=True), "spoc", False,
+     "In general, the training brings together about fifteen students per trainer, but some "
+     "formats allow up to 50 learners to be brought together."),
+    ("department_coaching_productivity",
+     P(audience="employees", learners=20, coaching=True, goal="productivity"), "spoc", False,
+     "They are similar to a coaching system, allowing participants to be supported "
+     "individually, while evolving in a collective framework."),
+    ("employees_30_need_coaching",
+     P(audience="employees", learners=30, coaching=True), "spoc", False,
+     "They are similar to a coaching system, allowing participants to be supported "
+     "individually, while evolving in a collective framework."),
+    ("contradictory_public_8_coaching",
+     P(audience="public", learners=8, coaching=True), "spoc", False,
+     "Unlike the MOOC, which is “Massive”, the SPOC is “Small”, that is to say that the "
+     "courses are intended only for a limited audience."),
+    # --- blended (SPOC + face-to-face)
+    ("experts_face_to_face",
+     P(audience="experts", learners=12, face_to_face=True), "spoc", True,
+     "Training can be 100% digitized or combined with face-to-face courses, which is similar "
+     "to blended learning."),
+    ("department_blended_coaching",
+     P(audience="employees", learners=25, coaching=True, face_to_face=True), "spoc", True,
+     "Training can be 100% digitized or combined with face-to-face courses, which is similar "
+     "to blended learning."),
+    ("employees_40_face_to_face",
+     P(audience="employees", learners=40, face_to_face=True), "spoc", True,
+     "Training can be 100% digitized or combined with face-to-face courses, which is similar "
+     "to blended learning."),
+    ("employees_face_to_face",
+     P(audience="employees", face_to_face=True), "spoc", True,
+     "Stakeholders may include experts in a specific field or employees in the same "
+     "department."),
+    ("face_to_face_only",
+     P(face_to_face=True), "spoc", True,
+     "Training can be 100% digitized or combined with face-to-face courses, which is similar "
+     "to blended learning."),
+]
+
+
+@pytest.mark.parametrize(
+    "profile, expected_format, expected_blended, sentence",
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_decision_table(article, profile, expected_format, expected_blended, sentence):
+    assert sentence in article, "the deciding sentence must be verbatim in the article"
+    rec = recommend(profile)
+    assert rec.format == expected_format, rec.scores
+    assert rec.blended is expected_blended
+    assert 2 <= len(rec.reasons) <= 3
+    assert family(rec.runner_up) != family(rec.format)
+    assert rec.runner_up_when.startswith("if ")
+
+
+def test_table_is_big_and_covers_every_format():
+    assert len(CASES) >= 20
+    assert {case[2] for case in CASES} == set(FORMATS)
+    assert any(case[3] for case in CASES), "blended must be covered"
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+# --------------------------------------------------------------------------
+# Knowledge file: every source verbatim, every quoted fragment verbatim
+
+
+def _entries_with_source(node, path=""):
+    if isinstance(node, dict):
+        if "source" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _entries_with_source(value, f"{path}.{key}" if path else str(key))
+
+
+def test_every_yaml_source_is_verbatim_in_article(article, raw_knowledge):
+    entries = list(_entries_with_source(raw_knowledge))
+    assert len(entries) >= 40
+    missing = [path for path, entry in entries if entry["source"] not in article]
+    assert missing == []
+
+
+def test_every_text_entry_has_a_source(raw_knowledge):
+    for section in ("reasons", "tensions", "runner_up_when", "combine"):
+        for key, entry in raw_knowledge[section].items():
+            assert entry.get("source"), f"{section}.{key} has no source"
+    for fmt in FORMATS:
+        assert raw_knowledge["formats"][fmt].get("source")
+
+
+def test_quoted_fragments_in_texts_are_verbatim(article, raw_knowledge):
+    quoted = []
+    for _, entry in _entries_with_source(raw_knowledge):
+        quoted += re.findall(r"“([^”]+)”", entry.get("text", ""))
+    assert len(quoted) >= 10
+    assert [q for q in quoted if q not in article] == []
+
+
+def test_thresholds_come_from_the_article(raw_knowledge):
+    t = raw_knowledge["thresholds"]
+    assert t["spoc_learners_per_trainer"]["value"] == 15
+    assert "fifteen students per trainer" in t["spoc_learners_per_trainer"]["source"]
+    assert t["spoc_max_learners"]["value"] == 50
+    assert "up to 50 learners" in t["spoc_max_learners"]["source"]
+    assert t["mooc_massive_learners"]["value"] >= 1000
+    assert "thousands" in t["mooc_massive_learners"]["source"]
+
+
+def test_format_expansions(raw_knowledge, article):
+    formats = raw_knowledge["formats"]
+    assert formats["spoc"]["expansion"] == "Small Private Online Course"
+    assert formats["cooc_internal"]["expansion"] == "Corporate Online Open Course"
+    assert formats["cooc_external"]["expansion"] == "Corporate Online Open Course"
+    assert formats["mooc"]["expansion"] == "Massive Open Online Course"
+    for fmt in ("spoc", "cooc_internal"):
+        assert formats[fmt]["expansion"] in article
+
+
+# --------------------------------------------------------------------------
+# Thresholds drive the rules; bad edits are refused
+
+
+def _knowledge_with(raw: dict, **thresholds) -> Knowledge:
+    data = copy.deepcopy(raw)
+    for key, value in thresholds.items():
+        data["thresholds"][key]["value"] = value
+    return parse_knowledge(data)
+
+
+def test_thresholds_are_read_from_yaml(raw_knowledge):
+    profile = P(audience="experts", learners=80, coaching=True)
+    assert recommend(profile).format != "spoc"  # 80 > 50
+    bigger = _knowledge_with(raw_knowledge, spoc_max_learners=100)
+    rec = recommend(profile, knowledge=bigger)
+    assert rec.format == "spoc"
+    assert any("100" in reason for reason in rec.reasons)
+
+
+def test_mooc_threshold_is_read_from_yaml(raw_knowledge):
+    profile = P(learners=600)
+    assert recommend(profile).format != "mooc"  # 600 is not "thousands"
+    lower = _knowledge_with(raw_knowledge, mooc_massive_learners=500)
+    rec = recommend(profile, knowledge=lower)
+    assert rec.format == "mooc"
+    assert any("600 learners is a massive audience" in r for r in rec.reasons)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["reasons"]["coaching_spoc"].pop("source"), "needs text and source"),
+        (lambda d: d["reasons"].pop("coaching_spoc"), "missing entries"),
+        (lambda d: d["tensions"]["public_but_small"].update(text="{learnerz}"), "placeholder"),
+        (lambda d: d["thresholds"]["spoc_max_learners"].update(value=5), "spoc_learners_per_trainer <="),
+        (lambda d: d["thresholds"]["spoc_max_learners"].update(value="fifty"), "positive integer"),
+        (lambda d: d["formats"]["spoc"].pop("expansion"), "formats.spoc.expansion"),
+    ],
+)
+def test_bad_yaml_edits_are_refused(raw_knowledge, mutate, message):
+    data = copy.deepcopy(raw_knowledge)
+    mutate(data)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_knowledge(data)
+
+
+def test_knowledge_is_loaded_once():
+    assert load_knowledge() is load_knowledge()
+
+
+# --------------------------------------------------------------------------
+# Reasons, tensions, runner-up, combination
+
+
+def test_reasons_cite_the_decisive_criteria():
+    rec = recommend(P(audience="experts", learners=12, goal="productivity"))
+    text = " ".join(rec.reasons)
+    assert "experts in a specific field" in text
+    assert "unproductivity" in text
+    assert "12 learners" in text
+
+
+def test_cooc_reasons_say_internal_or_external():
+    internal = recommend(P(audience="employees", goal="skills", open_to_all=False))
+    external = recommend(P(audience="employees", goal="skills", open_to_all=True))
+    assert internal.format == "cooc_internal" and external.format == "cooc_external"
+    assert any("internal COOC" in r for r in internal.reasons)
+    assert any("accessible to all Internet users" in r for r in external.reasons)
+
+
+def test_rewards_complete_thin_reasons():
+    rec = recommend(P(audience="experts"))
+    assert rec.format == "spoc"
+    assert len(rec.reasons) == 2
+    assert any("medals or certificates" in r or "dedicated to specific stakeholders" in r
+               for r in rec.reasons)
+
+
+def test_contradiction_public_8_coaching_is_explained():
+    rec = recommend(P(audience="public", learners=8, coaching=True))
+    assert rec.format == "spoc"
+    joined = " ".join(rec.tensions)
+    assert "general public" in joined
+    assert "8 learners" in joined
+    assert "limited audience" in joined
+    assert "selected according to their skill level and profile" in joined
+    assert rec.runner_up == "mooc"
+    assert rec.combine and "coexist in the same training plan" in rec.combine
+
+
+@pytest.mark.parametrize(
+    "profile, fragment",
+    [
+        (P(audience="employees", learners=2000, coaching=True), "individual coaching for 2,000"),
+        (P(audience="experts", learners=500), "fewer than your 500"),
+        (P(audience="employees", learners=3000, face_to_face=True), "face-to-face"),
+        (P(audience="experts", learners=10, own_resources=False), "resources to develop internal"),
+        (P(audience="employees", goal="skills", open_to_all=True), "open to all Internet users"),
+        (P(audience="public", goal="skills", open_to_all=False), "reserved for a private community"),
+        (P(audience="customers", goal="loyalty", open_to_all=False), "closed to the public"),
+        (P(audience="experts", learners=10, open_to_all=True), "a SPOC is private"),
+    ],
+)
+def test_tensions_are_explained(profile, fragment):
+    rec = recommend(profile)
+    assert any(fragment in tension for tension in rec.tensions), rec.tensions
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        P(audience="experts", learners=12, goal="productivity", coaching=True, face_to_face=True),
+        P(audience="public", learners=20000, goal="free_knowledge"),
+        P(audience="employees", learners=300, goal="skills"),
+        P(audience="customers", learners=5000, goal="loyalty", open_to_all=True),
+    ],
+)
+def test_consistent_profiles_have_no_tension(profile):
+    assert recommend(profile).tensions == []
+
+
+def test_runner_up_when_no_resources_says_so():
+    rec = recommend(P(audience="employees", learners=200, goal="skills", own_resources=False))
+    assert rec.format == "mooc"
+    assert rec.reasons[0] == (
+        "Without the resources to develop internal training, your organisation can still "
+        "benefit from the advantages of the MOOC."
+    )
+    assert rec.runner_up == "cooc_internal"
+    assert "resources" in rec.runner_up_when
+    assert rec.combine is None
+
+
+def test_runner_up_is_the_second_best():
+    rec = recommend(P(audience="experts", learners=30, coaching=True, goal="skills"))
+    assert rec.format == "spoc"
+    assert rec.runner_up == "cooc_internal"
+    assert "digital transformation" in rec.runner_up_when
+
+
+def test_combine_for_coached_subgroup_of_large_audience():
+    rec = recommend(P(audience="employees", learners=2000, goal="skills", coaching=True))
+    assert rec.combine is not None
+    assert "SPOC" in rec.combine and "coexist" in rec.combine
+
+
+def test_combine_for_close_call():
+    # employees (COOC 3, SPOC 1) + 30 learners (SPOC 2): 3 vs 3.
+    rec = recommend(P(audience="employees", learners=30))
+    assert rec.format == "cooc_internal"
+    assert rec.combine is not None and "both" in rec.combine
+
+
+def test_no_combine_for_clear_cut_case():
+    rec = recommend(P(audience="experts", learners=12, goal="productivity", coaching=True))
+    assert rec.combine is None
+
+
+def test_float_learner_slot_is_accepted():
+    assert recommend(P(audience="experts", learners=12.0)).format == "spoc"
+    assert any("12 learners" in r for r in recommend(P(audience="experts", learners=12.0)).reasons)
+
+
+# --------------------------------------------------------------------------
+# needs_open_to_all
+
+
+@pytest.mark.parametrize(
+    "profile, expected",
+    [
+        (P(audience="employees", goal="skills"), True),
+        (P(audience="customers", learners=5000, goal="loyalty"), True),
+        (P(audience="experts", learners=12), False),
+        (P(audience="public", learners=20000, goal="free_knowledge"), False),
+        (P(audience="employees", goal="skills", own_resources=False), False),
+    ],
+)
+def test_needs_open_to_all(profile, expected):
+    assert needs_open_to_all(profile) is expected
+
+
+def test_open_to_all_answer_never_changes_the_leading_family():
+    values = {
+        "audience": (None, "public", "employees", "customers", "experts"),
+        "learners": (None, 10, 40, 300, 5000),
+        "goal": (None, "free_knowledge", "skills", "loyalty", "productivity"),
+        "coaching": (None, True),
+        "face_to_face": (None, True),
+    }
+    for combo in itertools.product(*values.values()):
+        profile = Profile(**dict(zip(values, combo)))
+        asked = needs_open_to_all(profile)
+        for answer in (True, False):
+            answered = Profile(**{**profile.__dict__, "open_to_all": answer})
+            assert needs_open_to_all(answered) is asked
+            rec = recommend(answered)
+            assert (family(rec.format) == "cooc") is asked
+
+
+# --------------------------------------------------------------------------
+# render()
+
+
+def test_render_spoc_blended():
+    text = render(recommend(P(audience="experts", learners=12, face_to_face=True)))
+    assert text.startswith(
+        "I recommend a SPOC (Small Private Online Course), "
+        "combined with face-to-face sessions (blended learning)."
+    )
+    assert "Runner-up: an internal COOC (Corporate Online Open Course)" in text
+
+
+def test_render_mooc_and_runner_up():
+    rec = recommend(P(audience="public", learners=20000, goal="free_knowledge"))
+    text = render(rec)
+    assert text.startswith("I recommend a MOOC (Massive Open Online Course).")
+    assert "Runner-up: an external COOC (Corporate Online Open Course), which would be" in text
+    assert rec.runner_up_when in text
+    assert "Note:" not in text
+
+
+def test_render_cooc_and_tension_and_combine():
+    rec = recommend(P(audience="employees", learners=2000, goal="skills", coaching=True))
+    text = render(rec)
+    assert text.startswith("I recommend an internal COOC (Corporate Online Open Course).")
+    assert "Note: You want individual coaching for 2,000 learners" in text
+    assert rec.combine in text
+    for reason in rec.reasons:
+        assert f"- {reason}" in text
+
+
+def test_render_contradiction():
+    text = render(recommend(P(audience="public", learners=8, coaching=True)))
+    assert text.startswith("I recommend a SPOC (Small Private Online Course).")
+    assert text.count("Note:") == 2
+    assert "Runner-up: a MOOC (Massive Open Online Course)" in text
+
+
+def test_render_shape_for_a_hand_made_recommendation():
+    rec = Recommendation(
+        format="cooc_external", blended=False, reasons=["R1.", "R2."],
+        runner_up="spoc", runner_up_when="if X", combine=None, tensions=["T."],
+    )
+    assert render(rec).splitlines() == [
+        "I recommend an external COOC (Corporate Online Open Course).",
+        "- R1.",
+        "- R2.",
+        "Note: T.",
+        "Runner-up: a SPOC (Small Private Online Course), which would be the better choice if X.",
+    ]
+
+
+# --------------------------------------------------------------------------
+# Never raises, always well-formed
+
+
+def test_every_profile_gives_a_well_formed_answer(article):
+    values = {
+        "audience": (None, "public", "employees", "customers", "experts", "unknown"),
+        "learners": (None, 1, 15, 16, 50, 51, 999, 1000, 0, -3),
+        "goal": (None, "free_knowledge", "skills", "onboarding", "loyalty", "productivity",
+                 "culture"),
+        "coaching": (None, True, False),
+        "face_to_face": (None, True, False),
+        "own_resources": (None, True, False),
+        "open_to_all": (None, True, False),
+    }
+    count = 0
+    for combo in itertools.product(*values.values()):
+        profile = Profile(**dict(zip(values, combo)))
+        rec = recommend(profile)
+        count += 1
+        assert rec.format in FORMATS
+        assert rec.runner_up in FORMATS
+        assert family(rec.runner_up) != family(rec.format)
+        assert 2 <= len(rec.reasons) <= 3
+        assert len(set(rec.reasons)) == len(rec.reasons)
+        assert rec.blended == (rec.format == "spoc" and profile.face_to_face is True)
+        if profile.own_resources is False:
+            assert rec.format == "mooc"
+        text = render(rec)
+        assert text.startswith("I recommend a")
+        assert "Runner-up:" in text
+        assert "{" not in text and "}" not in text
+    assert count == 6 * 10 * 7 * 3 ** 4
+
+
+def test_internal_cooc_never_gives_external_only_reasons():
+    for profile in (
+        P(audience="public", goal="skills", open_to_all=False),
+        P(audience="customers", goal="loyalty", open_to_all=False),
+    ):
+        rec = recommend(profile)
+        assert rec.format == "cooc_internal"
+        assert not any("external COOC" in reason for reason in rec.reasons), rec.reasons
+
+
+def test_spoc_limit_is_explained_once():
+    rec = recommend(P(audience="experts", learners=80, coaching=True))
+    assert rec.format != "spoc"
+    assert rec.runner_up == "spoc"
+    assert sum("at most 50" in t for t in rec.tensions) == 1
