@@ -171,7 +171,7 @@ class ActionRecommend(Action):
                 {"title": "Compare the formats", "payload": "/compare_formats"},
                 {"title": f"More about the {short_name}",
                  "payload": f'/ask_definition{{"format":"{fmt}"}}'},
-                {"title": "Start over", "payload": "/restart"},
+                {"title": "Start over", "payload": "/start_over"},
             ])
         return [SlotSet("recommended_format", fmt), SlotSet("format", fmt)]
 

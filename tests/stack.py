@@ -24,7 +24,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+# A busy machine (several trainings at once) can need longer: STACK_START_TIMEOUT=600.
+START_TIMEOUT = float(os.environ.get("STACK_START_TIMEOUT", 180))
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path,
+             timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -157,4 +157,4 @@ def test_recommendation_names_the_format_and_is_remembered():
     message = dispatcher.messages[0]
     assert message["text"].startswith("I recommend a SPOC")
     assert {e["name"]: e["value"] for e in events} == {"recommended_format": "spoc", "format": "spoc"}
-    assert [b["payload"] for b in message["buttons"]][-1] == "/restart"
+    assert [b["payload"] for b in message["buttons"]][-1] == "/start_over"
