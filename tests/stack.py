@@ -24,8 +24,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# A busy machine (several trainings at once) can need longer: STACK_START_TIMEOUT=600.
-START_TIMEOUT = float(os.environ.get("STACK_START_TIMEOUT", 180))
+# Generous: on a busy 2-core machine loading the model can take minutes.
+START_TIMEOUT = float(os.environ.get("STACK_START_TIMEOUT", 600))
 
 
 def wait_for(url: str, proc: subprocess.Popen, log: Path,
