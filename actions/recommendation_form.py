@@ -44,10 +44,10 @@ class ValidateRecommendationForm(FormValidationAction):
     async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message
-        if (message.get("intent") or {}).get("name") not in ANSWER_INTENTS:
+        requested = tracker.get_slot("requested_slot")
+        if not self._is_answer(message, requested):
             return []
         text = message.get("text") or ""
-        requested = tracker.get_slot("requested_slot")
         values: Dict[Text, Any] = {}
         # Buttons send values as entities, e.g. /inform{"audience":"employees"}.
         for entity in message.get("entities", []):
@@ -60,6 +60,16 @@ class ValidateRecommendationForm(FormValidationAction):
         if requested and requested not in values:
             values[requested] = self._read_requested(requested, message, text)
         return [SlotSet(slot, value) for slot, value in values.items()]
+
+    @staticmethod
+    def _is_answer(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
+        """False for messages the form should leave to the rules: questions, small talk,
+        and unsure ones naming a format ("wait, what's a SPOC?" is not an answer)."""
+        intent = (message.get("intent") or {}).get("name")
+        if intent not in ANSWER_INTENTS:
+            return False
+        names_a_format = any(e.get("entity") == "format" for e in message.get("entities", []))
+        return not (intent == "nlu_fallback" and requested and names_a_format)
 
     @staticmethod
     def _read_requested(slot: Text, message: Dict[Text, Any], text: Text) -> Any:

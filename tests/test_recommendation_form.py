@@ -158,3 +158,10 @@ def test_recommendation_names_the_format_and_is_remembered():
     assert message["text"].startswith("I recommend a SPOC")
     assert {e["name"]: e["value"] for e in events} == {"recommended_format": "spoc", "format": "spoc"}
     assert [b["payload"] for b in message["buttons"]][-1] == "/start_over"
+
+
+def test_an_unsure_message_naming_a_format_is_left_to_the_rules():
+    t = tracker("wait, what's a SPOC?", intent="nlu_fallback", slots={"requested_slot": "goal"},
+                entities=[{"entity": "format", "value": "spoc"}])
+    slots, _ = validate(t)
+    assert slots == {}
