@@ -5,13 +5,18 @@ SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
 TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml)
 
-.PHONY: install train run shell test validate test-stories nlu-report lock clean
+.PHONY: install train run run-cluster shell test test-cluster validate test-stories nlu-report lock clean
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(BIN)/python || { py=$$(scripts/find-python310) && $$py -m venv $(VENV); }
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+# The chat widget's front-end packages (deep-chat), exactly as package-lock.json pins them.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_pipeline.py
@@ -27,11 +32,21 @@ $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(TRAINING_FILES)
 run: install train
 	scripts/run
 
+# Rasa replicas + action servers behind nginx, PostgreSQL tracker store, Redis lock
+# store (README).
+run-cluster: install train
+	scripts/run-cluster
+
 shell: install train
 	scripts/run --shell
 
 test: install train
 	$(BIN)/pytest tests
+
+# The production-serving tests alone (they are part of `make test` too): needs nginx,
+# PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
+test-cluster: install train
+	$(BIN)/pytest tests/test_cluster.py tests/test_faults.py tests/test_bad_input.py
 
 # 5-fold cross-validation of the NLU pipeline (a report, not a gate; a few minutes).
 nlu-report: install
@@ -43,4 +58,4 @@ lock:
 	rm requirements.lock.tmp
 
 clean:
-	rm -rf $(VENV) build models results .rasa
+	rm -rf $(VENV) build models results .rasa node_modules

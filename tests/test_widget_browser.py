@@ -356,7 +356,7 @@ def intranet_page(html: str):
 
 
 def test_widget_embeds_in_another_intranet_page(page, tmp_path):
-    """The snippet of docs/widget.md, on a page of another origin listed in CORS_ORIGINS."""
+    """The snippet of README, on a page of another origin listed in CORS_ORIGINS."""
     rasa = f"http://127.0.0.1:{free_port()}"
     widget_port = free_port()
     widget = f"http://127.0.0.1:{widget_port}"

@@ -1,6 +1,6 @@
 // The one place to brand the chat widget: organisation, assistant name, colours and texts.
 // Colours must be CSS hex colours (#rgb or #rrggbb). Where the browser reaches Rasa is not
-// set here but by the web server (RASA_URL, see docs/widget.md).
+// set here but by the web server (RASA_URL, see README).
 export default {
   organisation: "Acme Corporation · Learning & Development",
   assistantName: "Training Formats Assistant",

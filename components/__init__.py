@@ -1,0 +1,1 @@
+"""Custom Rasa graph components (see each module for why stock Rasa falls short)."""

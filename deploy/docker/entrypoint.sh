@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Container entry point (deploy/Dockerfile).
+#   rasa      (default) the Rasa server on 0.0.0.0:${RASA_PORT:-5005}
+#   actions   the action server on 0.0.0.0:${ACTION_PORT:-5055}
+#   anything else is run as a command
+# Same environment variables as scripts/run (README). Secrets stay in
+# the environment: the generated files only hold ${VAR} references.
+set -euo pipefail
+cd /app
+CONFIG_DIR=${CONFIG_DIR:-/tmp/rasa-config}
+mkdir -p "$CONFIG_DIR"
+
+case "${1:-rasa}" in
+  rasa)
+    python scripts/make_endpoints.py --out "$CONFIG_DIR/endpoints.yml" \
+      --check --wait "${STORE_WAIT:-120}"
+    python scripts/make_credentials.py --base credentials.yml --out "$CONFIG_DIR/credentials.yml"
+    args=(run --model models/assistant.tar.gz --endpoints "$CONFIG_DIR/endpoints.yml"
+          --credentials "$CONFIG_DIR/credentials.yml" --interface 0.0.0.0
+          --port "${RASA_PORT:-5005}")
+    # The HTTP API only with a token; CORS only for the origins listed.
+    [ -n "${RASA_AUTH_TOKEN:-}" ] && args+=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
+    case " ${CORS_ORIGINS:-} " in *" * "*) echo "CORS_ORIGINS must list origins, not '*'." >&2; exit 1 ;; esac
+    # shellcheck disable=SC2206 # a space-separated list of origins
+    [ -n "${CORS_ORIGINS:-}" ] && args+=(--cors ${CORS_ORIGINS})
+    exec rasa "${args[@]}"
+    ;;
+  actions)
+    exec rasa run actions --port "${ACTION_PORT:-5055}"
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac

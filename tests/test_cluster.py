@@ -1,0 +1,185 @@
+"""Scale-out: two Rasa replicas, an action server, nginx, PostgreSQL, Redis.
+
+Uses scripts/cluster.py (what `make run-cluster` runs) on free ports, with a
+PostgreSQL database and a Redis key prefix of its own, dropped afterwards.
+One conversation's messages alternate between the replicas, directly and
+through nginx, in the middle of the recommendation form; the replies must be
+those of the same conversation held on one replica, and the PostgreSQL events
+table must hold every user message exactly once.
+"""
+import json
+import secrets
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+
+from tests.stack import free_port, texts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from cluster import Cluster, nginx_binary  # noqa: E402
+
+# Answers to the recommendation form's questions, by a fragment of the question.
+ANSWERS = {
+    "Who are the learners?": "our employees",
+    "How many learners": "about 200",
+    "main goal": "upskilling staff",
+    "coaching": "/deny",
+    "face-to-face": "/deny",
+    "resources to build": "/affirm",
+    "private to your organisation": "/deny",
+}
+OPENING = ["What is a MOOC?", "which format should I choose?"]
+TOKEN = secrets.token_hex(16)
+
+
+def unique_ports(n):
+    ports = set()
+    while len(ports) < n:
+        ports.add(free_port())
+    return list(ports)
+
+
+def pg(dbname="postgres"):
+    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    try:
+        nginx_binary()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    db = f"rasa_test_{secrets.token_hex(4)}"
+    env = {"DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_USER": "postgres", "DB_NAME": db,
+           "DB_LOGIN_DB": "postgres", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
+           "REDIS_DB": "0", "REDIS_KEY_PREFIX": f"test{secrets.token_hex(4)}",
+           "RASA_AUTH_TOKEN": TOKEN}
+    ports = unique_ports(5)
+    c = Cluster(tmp_path_factory.mktemp("cluster"), env=env, rasa_ports=ports[:2],
+                action_ports=ports[2:3], port=ports[3], action_port=ports[4])
+    c.db = db
+    try:
+        with c:
+            yield c
+    finally:
+        conn = pg()
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.close()
+
+
+def say(url, sender, message):
+    r = requests.post(f"{url}/webhooks/rest/webhook",
+                      json={"sender": sender, "message": message}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def converse(urls, sender):
+    """The opening, then the form's questions answered; each turn on the next URL."""
+    turn = 0
+    said, replies = [], []
+
+    def send(message):
+        nonlocal turn
+        url = urls[turn % len(urls)]
+        turn += 1
+        said.append(message)
+        replies.append(texts(say(url, sender, message)))
+
+    for message in OPENING:
+        send(message)
+    for _ in range(len(ANSWERS) + 2):
+        question = next((k for k in ANSWERS if k in replies[-1]), None)
+        if question is None:
+            break
+        send(ANSWERS[question])
+    return said, replies
+
+
+def events(db, sender):
+    conn = pg(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT type_name, intent_name, action_name, timestamp, data "
+                        "FROM events WHERE sender_id = %s ORDER BY id", (sender,))
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def conversations(cluster):
+    one = cluster.replica_urls[:1]
+    return {
+        "reference": converse(one, "cl-reference"),
+        "alternating": converse(cluster.replica_urls, "cl-alternating"),
+        "nginx": converse([cluster.url], "cl-nginx"),
+    }
+
+
+def test_dialog_is_coherent_across_replicas(conversations):
+    said, replies = conversations["reference"]
+    assert "Massive Open Online Course" in replies[0]
+    assert "Who are the learners?" in replies[1]
+    assert len(replies) >= 5, replies  # several questions answered
+    assert not any(k in replies[-1] for k in ANSWERS), "the form did not finish"
+    for name in ("alternating", "nginx"):
+        assert conversations[name] == (said, replies), name
+
+
+def test_every_event_is_stored_exactly_once(cluster, conversations):
+    shapes = {}
+    for name, sender in (("reference", "cl-reference"), ("alternating", "cl-alternating"),
+                         ("nginx", "cl-nginx")):
+        rows = events(cluster.db, sender)
+        user_texts = [json.loads(data)["text"] for kind, _, _, _, data in rows
+                      if kind == "user"]
+        assert user_texts == conversations[name][0], name
+        # A stored twice event is a row with the very same data (and timestamp).
+        assert len({data for *_, data in rows}) == len(rows), f"{name}: duplicate events"
+        shapes[name] = [(kind, intent, action) for kind, intent, action, _, _ in rows]
+    assert shapes["alternating"] == shapes["reference"]
+    assert shapes["nginx"] == shapes["reference"]
+
+
+def test_simultaneous_messages_are_serialised_by_the_lock(cluster):
+    sender = "cl-concurrent"
+    messages = ["What is a SPOC?", "What is a COOC?", "How long does a MOOC last?",
+                "Who is a SPOC for?"]
+    with ThreadPoolExecutor(len(messages)) as pool:
+        replies = list(pool.map(lambda im: say(cluster.replica_urls[im[0] % 2], sender, im[1]),
+                                enumerate(messages)))
+    assert all(texts(r) for r in replies)
+    rows = events(cluster.db, sender)
+    user_texts = [json.loads(d)["text"] for kind, _, _, _, d in rows if kind == "user"]
+    assert sorted(user_texts) == sorted(messages)
+    # Each turn is complete (answered, then back to listening) before the next starts.
+    kinds = [(kind, action) for kind, _, action, _, _ in rows]
+    starts = [i for i, (kind, _) in enumerate(kinds) if kind == "user"]
+    for start, end in zip(starts, starts[1:] + [len(kinds)]):
+        turn = kinds[start:end]
+        assert ("bot", None) in turn, turn
+        assert turn[-1] == ("action", "action_listen"), turn
+
+
+def test_http_api_needs_the_token_and_logs_never_show_it(cluster, conversations):
+    url = f"{cluster.url}/conversations/cl-reference/tracker"
+    assert requests.get(url, timeout=30).status_code == 401
+    tracker = requests.get(url, params={"token": TOKEN}, timeout=30).json()
+    assert tracker["latest_message"]["text"] == conversations["reference"][0][-1]
+    for log in cluster.workdir.glob("*.log"):
+        assert TOKEN not in log.read_text(errors="replace"), log
+
+
+def test_nginx_routes_around_a_stopped_replica(cluster):
+    cluster.stop("rasa-1")
+    for i in range(4):
+        assert "Small Private Online Course" in texts(say(cluster.url, "cl-failover",
+                                                          "What is a SPOC?"))
