@@ -57,7 +57,9 @@ class ValidateRecommendationForm(FormValidationAction):
         if requested is None or form_answers.is_correction(text):
             values = {**form_answers.read_all(text), **values}
             self._acknowledge_changes(dispatcher, tracker, values, requested)
-        if requested and requested not in values:
+        # A correction of another answer ("actually it's 200 people") leaves the
+        # pending question pending rather than counting as a failed answer to it.
+        if requested and not values:
             values[requested] = self._read_requested(requested, message, text)
         return [SlotSet(slot, value) for slot, value in values.items()]
 

@@ -110,6 +110,7 @@ def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question()
         slots={"requested_slot": "goal", "audience": "public", "learners": 20.0}))
     assert slots["learners"] == 200 and slots["requested_slot"] == "goal"
     assert "updated" in messages[0]["text"]
+    assert "misses" not in slots and "goal" not in slots
 
 
 def test_a_question_mid_dialog_is_not_taken_as_an_answer():
