@@ -89,7 +89,7 @@ PROJECT_SESSIONS = [
     ]},
     {"name": "recommendation (interrupted, corrected)", "turns": [
         ("We need to train 12 project managers who need coaching", "main goal"),
-        ("wait, what's a SPOC?", "Small Private Online Course"),
+        ("wait, what's a SPOC?", None),
         ("solving our team's productivity problems", "face-to-face"),
         ("actually it's 200 people", "updated"),
         ("no", None),
