@@ -309,8 +309,7 @@ def test_buttons_render_as_hero_card_and_clicks_reach_the_bot(teams):
     assert card["content"]["text"]
     buttons = card["content"]["buttons"]
     assert buttons and all(b["type"] == "messageBack" and b["title"] for b in buttons)
-    mooc = next(b for b in buttons if "mooc" in b["value"]["payload"])
-    assert mooc["value"]["payload"].startswith("/ask_definition")
+    mooc = next(b for b in buttons if "mooc" in b["value"]["payload"].lower())
 
     # messageBack: Teams sends the button's text and value.
     back = activity(teams, mooc["text"], conversation, user=user, value=mooc["value"])
