@@ -3,9 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
-TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml)
+TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml)
 
-.PHONY: install train run run-cluster shell test test-cluster validate test-stories nlu-report lock clean
+.PHONY: install train run run-cluster shell test test-cluster validate test-stories nlu-report bench lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
@@ -51,6 +51,10 @@ test-cluster: install train
 # 5-fold cross-validation of the NLU pipeline (a report, not a gate; a few minutes).
 nlu-report: install
 	$(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 5 --out results/cross-validation
+
+# The project against Rasa's starter bot (README, Performance); BENCH_ARGS=--quick for a short run.
+bench: install
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 lock:
 	$(BIN)/pip freeze --exclude-editable > requirements.lock.tmp
