@@ -46,6 +46,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "endpoints.yml"
 GENERATED = ("action_endpoint", "tracker_store", "lock_store")
+# Rasa's SQL tracker store with an in-memory copy of recent conversations (stores/).
+TRACKER_STORE = "stores.cached_sql.CachedSQLTrackerStore"
 
 
 class ConfigError(Exception):
@@ -119,7 +121,7 @@ def render(env: Dict[str, str], base: Path = BASE) -> str:
     ]
     pg = postgres_settings(env)
     if pg:
-        lines += ["tracker_store:", "  type: SQL", "  dialect: postgresql",
+        lines += ["tracker_store:", f"  type: {TRACKER_STORE}", "  dialect: postgresql",
                   f"  url: {_q(pg['host'])}", f"  port: {pg['port']}",
                   f"  username: {_q(pg['user'])}", f"  db: {_q(pg['db'])}"]
         if pg["has_password"]:
@@ -127,7 +129,7 @@ def render(env: Dict[str, str], base: Path = BASE) -> str:
         if pg["login_db"]:
             lines.append(f"  login_db: {_q(pg['login_db'])}")
     else:
-        sqlite = config.get("tracker_store") or {"type": "SQL", "dialect": "sqlite",
+        sqlite = config.get("tracker_store") or {"type": TRACKER_STORE, "dialect": "sqlite",
                                                  "db": "rasa_tracker.db"}
         lines += yaml.safe_dump({"tracker_store": sqlite}, sort_keys=False).splitlines()
     lines.append("")

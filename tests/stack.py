@@ -63,7 +63,7 @@ class RasaStack:
     def endpoints_yaml(self) -> str:
         return self.endpoints or (
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'tracker.db'}\n")
+            f"tracker_store:\n  type: stores.cached_sql.CachedSQLTrackerStore\n  dialect: sqlite\n  db: {self.workdir / 'tracker.db'}\n")
 
     def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
         log = open(self.workdir / log_name, "ab")
