@@ -258,7 +258,7 @@ async def run_phase(url: str, sessions: List[dict], concurrency: int, max_messag
     """`concurrency` users, each playing whole sessions back to back (no think time),
     until `max_messages` were sent or `max_seconds` passed."""
     latencies: List[float] = []
-    state = {"sent": 0, "errors": 0, "dialog_errors": 0, "sessions": 0}
+    state = {"sent": 0, "errors": 0, "empty": 0, "dialog_errors": 0, "sessions": 0}
     samples: List[dict] = []  # the first unexpected replies, for debugging
     deadline = time.monotonic() + max_seconds
     timeout = aiohttp.ClientTimeout(total=60)
@@ -284,9 +284,11 @@ async def run_phase(url: str, sessions: List[dict], concurrency: int, max_messag
                     body = None
                 latencies.append(time.perf_counter() - t0)
                 reply = "\n".join(m.get("text", "") for m in body or [])
-                if not body:
+                if body is None:  # HTTP error or timeout
                     state["errors"] += 1
-                elif expect and expect not in reply:
+                elif not body:  # answered with silence (the starter bot does, at times)
+                    state["empty"] += 1
+                if body is not None and expect and expect not in reply:
                     state["dialog_errors"] += 1
                 if (not body or expect and expect not in reply) and len(samples) < 5:
                     samples.append({"session": session["name"], "message": text,
@@ -384,6 +386,7 @@ def aggregate(rounds: List[dict]) -> dict:
             "latency": summarize(lat), "throughput_msg_s": round(msgs / secs, 2),
             "throughput_per_round": [round(p["messages"] / p["seconds"], 2) for p in ps],
             "messages": msgs, "errors": sum(p["errors"] for p in ps),
+            "empty_replies": sum(p["empty"] for p in ps),
             "dialog_errors": sum(p["dialog_errors"] for p in ps),
             "error_samples": [x for p in ps for x in p["samples"]][:5]}
     out["start_s"] = round(statistics.median(r["start_s"] for r in rounds), 2)
@@ -589,7 +592,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     s = summarize(p["latencies"])
                     print(f"bench:   {c:>2} users: {p['messages']} msgs in {p['seconds']:.1f} s "
                           f"= {p['messages'] / p['seconds']:.1f}/s, median {s['median_ms']} ms, "
-                          f"p95 {s['p95_ms']} ms, errors {p['errors']}, "
+                          f"p95 {s['p95_ms']} ms, errors {p['errors']}, empty {p['empty']}, "
                           f"dialog errors {p['dialog_errors']}", flush=True)
         for bot in bots:
             results[bot].update(aggregate(rounds[bot]))
@@ -627,7 +630,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"(goal {g['throughput_8_goal']}: {'met' if g['throughput_8_met'] else 'NOT met'})"
                   f"; single-user median {g['median_1_ratio']} (goal {g['median_1_goal']}: "
                   f"{'met' if g['median_1_met'] else 'NOT met'})")
-        errors = sum(v["errors"] + v["dialog_errors"]
+        # The project must never answer with silence; the starter bot sometimes does.
+        errors = sum(v["errors"] + v["dialog_errors"] + (v["empty_replies"] if b == "project" else 0)
                      for b in bots for v in results[b]["phases"].values())
         if errors:
             print(f"WARNING: {errors} failed or unexpected replies (see the phases in {out})")
