@@ -1,6 +1,6 @@
 """Checks custom action responses with a validator built once, not once per call.
 
-Why stock Rasa falls short (Rasa 3.6.21, measured with scripts/bench.py, docs/performance.md):
+Why stock Rasa falls short (Rasa 3.6.21, measured with scripts/bench.py, README "Performance"):
 every custom action call ends in `RemoteAction._validate_action_result`
 (rasa/core/actions/action.py), which calls `jsonschema.validate(response, schema)`. That
 function first checks the schema itself against the JSON Schema meta-schema
