@@ -5,7 +5,8 @@ SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml)
 
-.PHONY: install train run run-cluster shell test test-cluster validate test-stories nlu-report bench lock clean
+# system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
+.PHONY: install system-packages train run run-cluster shell test test-cluster validate test-stories nlu-report bench lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
@@ -34,18 +35,18 @@ run: install train
 
 # Rasa replicas + action servers behind nginx, PostgreSQL tracker store, Redis lock
 # store (README).
-run-cluster: install train
+run-cluster: install train system-packages
 	scripts/run-cluster
 
 shell: install train
 	scripts/run --shell
 
-test: install train
+test: install train system-packages
 	$(BIN)/pytest tests
 
 # The production-serving tests alone (they are part of `make test` too): needs nginx,
 # PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
-test-cluster: install train
+test-cluster: install train system-packages
 	$(BIN)/pytest tests/test_cluster.py tests/test_faults.py tests/test_bad_input.py
 
 # 5-fold cross-validation of the NLU pipeline (a report, not a gate; a few minutes).
@@ -55,6 +56,9 @@ nlu-report: install
 # The project against Rasa's starter bot (README, Performance); BENCH_ARGS=--quick for a short run.
 bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+system-packages:
+	@scripts/install-system-packages
 
 lock:
 	$(BIN)/pip freeze --exclude-editable > requirements.lock.tmp
