@@ -133,7 +133,7 @@ assert all(len(s["turns"]) == SESSION_LENGTH for s in PROJECT_SESSIONS + STARTER
 
 # Phases: (concurrency, message budget, seconds budget). Latency is recorded in every
 # phase; throughput is reported for 8 and 32.
-FULL_PHASES = [(1, 80, 150), (8, 320, 180), (32, 480, 180)]
+FULL_PHASES = [(1, 200, 150), (8, 320, 180), (32, 480, 180)]
 QUICK_PHASES = [(1, 30, 60), (8, 80, 60), (32, 128, 60)]
 
 
