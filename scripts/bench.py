@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import requests  # noqa: E402
 
-from tests.stack import RasaStack, _stop  # noqa: E402
+from tests.stack import TRACKER_STORE, RasaStack, _stop  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 RASA = str(BIN / "rasa")
@@ -562,7 +562,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.tracker == "memory" or args.redis_lock_store is not None:
             endpoints = 'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
             if args.tracker == "sqlite":
-                endpoints += "tracker_store:\n  type: SQL\n  dialect: sqlite\n" \
+                endpoints += f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n" \
                              "  db: {workdir}/tracker.db\n"
             if args.redis_lock_store is not None:
                 # Same keys as scripts/make_endpoints.py writes for REDIS_HOST.

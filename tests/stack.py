@@ -14,6 +14,9 @@ from typing import Dict, List, Optional
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_endpoints import TRACKER_STORE  # noqa: E402  (the store `make run` uses)
+
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 
@@ -63,7 +66,7 @@ class RasaStack:
     def endpoints_yaml(self) -> str:
         return self.endpoints or (
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"tracker_store:\n  type: stores.cached_sql.CachedSQLTrackerStore\n  dialect: sqlite\n  db: {self.workdir / 'tracker.db'}\n")
+            f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n  db: {self.workdir / 'tracker.db'}\n")
 
     def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
         log = open(self.workdir / log_name, "ab")
