@@ -2,10 +2,10 @@
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge
+from actions import form_answers, knowledge
 
 # Topics that don't depend on a format, and the format a topic defaults to
 # when the user names none (only MOOCs have a history in the article).
@@ -35,32 +35,36 @@ def format_buttons(intent: Text) -> List[Dict[Text, Text]]:
             for f in knowledge.load()["compare_default"]]
 
 
-class ActionAnswerQuestion(Action):
-    """Answers a question on one topic, for the formats named or the one discussed last."""
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Answers the latest message's question on one topic, for the formats named or the
+    one discussed last; returns the slot events that remember them."""
+    topic = asked_topic(tracker)
+    if topic in GENERAL_TOPICS:
+        dispatcher.utter_message(text=knowledge.general_answer(topic))
+        return []
+    if topic not in knowledge.load()["topics"]:
+        topic = "definition"
 
+    formats = mentioned_formats(tracker)
+    if not formats:
+        remembered: Optional[Text] = tracker.get_slot("format") or DEFAULT_FORMAT.get(topic)
+        formats = [remembered] if remembered else []
+    if not formats:
+        dispatcher.utter_message(text=knowledge.message("which_format"),
+                                 buttons=format_buttons(f"ask_{topic}"))
+        return [SlotSet("topic", topic)]
+
+    dispatcher.utter_message(text="\n\n".join(knowledge.answer(topic, f) for f in formats))
+    return [SlotSet("topic", topic), SlotSet("format", formats[-1])]
+
+
+class ActionAnswerQuestion(Action):
     def name(self) -> Text:
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        topic = asked_topic(tracker)
-        if topic in GENERAL_TOPICS:
-            dispatcher.utter_message(text=knowledge.general_answer(topic))
-            return []
-        if topic not in knowledge.load()["topics"]:
-            topic = "definition"
-
-        formats = mentioned_formats(tracker)
-        if not formats:
-            remembered: Optional[Text] = tracker.get_slot("format") or DEFAULT_FORMAT.get(topic)
-            formats = [remembered] if remembered else []
-        if not formats:
-            dispatcher.utter_message(text=knowledge.message("which_format"),
-                                     buttons=format_buttons(f"ask_{topic}"))
-            return [SlotSet("topic", topic)]
-
-        dispatcher.utter_message(text="\n\n".join(knowledge.answer(topic, f) for f in formats))
-        return [SlotSet("topic", topic), SlotSet("format", formats[-1])]
+        return answer_question(dispatcher, tracker)
 
 
 class ActionCompareFormats(Action):
@@ -72,6 +76,11 @@ class ActionCompareFormats(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=knowledge.comparison(mentioned_formats(tracker)))
+        states_a_need = form_answers.read_all(tracker.latest_message.get("text") or "")
+        if states_a_need and not tracker.active_loop_name:
+            # "MOOC or COOC, for training our customers?": the comparison, then the
+            # recommendation dialog starting from what the message said.
+            return [FollowupAction("recommendation_form")]
         dispatcher.utter_message(text=knowledge.message("after_comparison"),
                                  buttons=[RECOMMEND_BUTTON])
         return []

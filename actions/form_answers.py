@@ -1,11 +1,14 @@
 """Reads the recommendation dialog's answers from free text (pure Python).
 
 The words come from data/form_answers.yml, where a training manager can edit them.
+Matching is case-insensitive on whole words; when phrases of several values appear,
+the longest phrase wins ("public sector employees" is about employees, "no
+face-to-face" is a no), and on equal length the one written first in the file.
 """
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -19,6 +22,9 @@ FORM_SLOTS = ("audience", "learners", "goal") + YES_NO_SLOTS
 # earlier answer, so every slot is read from the message, not just the pending one.
 CORRECTION = re.compile(r"^\W*(actually|correction|sorry|oops|wait|i meant|in fact|no,? it'?s|"
                         r"make (that|it)|change)\b", re.IGNORECASE)
+# "not sure" and "skip" answer any question: the answer stays open.
+UNSURE = object()
+NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
 
 
 @lru_cache(maxsize=1)
@@ -27,30 +33,64 @@ def load() -> Dict[str, Any]:
         return yaml.safe_load(f)
 
 
-def _mentions(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
+def _normalise(text: str) -> str:
+    # Curly apostrophes from phones and Word, so "don’t" matches "don't".
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
+
+
+def _find(text: str, phrase: Any) -> int:
+    match = re.search(rf"(?<!\w){re.escape(str(phrase).lower())}(?!\w)", text)
+    return match.start() if match else -1
+
+
+def _best_match(text: str, options: Dict[Any, List[str]]) -> Tuple[Any, int]:
+    """The value whose longest phrase appears in `text` (first value on a tie), and
+    where that phrase starts (-1 when none appears)."""
+    text = _normalise(text)
+    best: Tuple[int, Any, int] = (0, None, -1)
+    for value, phrases in options.items():
+        for phrase in phrases:
+            if len(str(phrase)) > best[0]:
+                start = _find(text, phrase)
+                if start >= 0:
+                    best = (len(str(phrase)), value, start)
+    return best[1], best[2]
+
+
+def _best(text: str, options: Dict[Any, List[str]]) -> Optional[Any]:
+    return _best_match(text, options)[0]
+
+
+def _negated(text: str, start: int) -> bool:
+    """True when one of the three words before `start` negates what follows
+    ("they don't really need coaching")."""
+    before = re.sub(r"[^\w' ]", " ", _normalise(text)[:start]).split()[-3:]
+    return any(w in NEGATORS or w.endswith("n't") for w in before)
 
 
 def read_choice(slot: str, text: str) -> Optional[str]:
-    """The first value of `slot` (audience or goal) whose words appear in `text`."""
-    for value, phrases in load()[slot].items():
-        if any(_mentions(text, p) for p in phrases):
-            return value
-    return None
+    """The value of `slot` (audience or goal) that `text` states, or None."""
+    return _best(text, load()[slot])
 
 
-def read_yes_no(slot: str, text: str) -> Optional[bool]:
-    """True/False when `text` contains a phrase that answers `slot`, else None.
+def read_yes_no(slot: str, text: str, plain: bool = False) -> Optional[bool]:
+    """True/False when `text` answers `slot`, else None.
 
-    "no" phrases are checked first: "no face-to-face" must not read as "face-to-face".
-    (YAML reads the `yes:`/`no:` keys of form_answers.yml as True/False.)
+    Phrases about the question itself ("no face-to-face", "we have a video studio")
+    count first; with `plain`, a general "yes", "probably not"... answers it too (only
+    for the question just asked). (YAML reads the `yes:`/`no:` keys as True/False.)
     """
     phrases = load()[slot]
-    if any(_mentions(text, p) for p in phrases[False]):
-        return False
-    if any(_mentions(text, p) for p in phrases[True]):
-        return True
-    return None
+    if plain and slot in load()["when_asked"]:
+        phrases = {value: phrases[value] + load()["when_asked"][slot][value]
+                   for value in (True, False)}
+    answer, start = _best_match(text, phrases)
+    if answer is True and _negated(text, start):
+        answer = False
+    if answer is None and plain and slot != "open_to_all":  # "yes" to "private or open?"
+        answer = _best(text, load()["any_question"])
+        answer = answer if isinstance(answer, bool) else None
+    return answer
 
 
 def read_learners(text: str) -> Optional[int]:
@@ -58,12 +98,24 @@ def read_learners(text: str) -> Optional[int]:
     return count.value if count else None
 
 
-def read_slot(slot: str, text: str) -> Any:
+def read_slot(slot: str, text: str, plain: bool = False) -> Any:
     if slot == "learners":
         return read_learners(text)
     if slot in CHOICE_SLOTS:
         return read_choice(slot, text)
-    return read_yes_no(slot, text)
+    return read_yes_no(slot, text, plain)
+
+
+def read_answer(slot: str, text: str) -> Any:
+    """The answer to the question just asked: a value, UNSURE, or None if unreadable."""
+    if slot == "learners":  # "maybe 30" is a number, "not sure" is not
+        count = read_learners(text)
+        return count if count is not None else (UNSURE if _unsure(text) else None)
+    return UNSURE if _unsure(text) else read_slot(slot, text, plain=True)
+
+
+def _unsure(text: str) -> bool:
+    return _best(text, {"unsure": load()["any_question"]["unsure"]}) is not None
 
 
 def read_all(text: str) -> Dict[str, Any]:
@@ -76,6 +128,16 @@ def is_correction(text: str) -> bool:
     return CORRECTION.search(text) is not None
 
 
+def is_go_on(text: str) -> bool:
+    """True for a message that only asks to move on: "continue", "ok, next"."""
+    words = re.sub(r"[^\w' ]", " ", _normalise(text)).split()
+    while words and words[0] in ("ok", "okay", "so", "yes", "please", "right", "fine"):
+        words = words[1:]
+    while words and words[-1] in ("please", "then", "now"):
+        words = words[:-1]
+    return " ".join(words) in load()["any_question"]["go_on"]
+
+
 def question(slot: str) -> Dict[str, Any]:
     return load()["questions"][slot]
 
@@ -84,5 +146,21 @@ def hint(slot: str) -> str:
     return load()["hints"][slot]
 
 
-def explanation(slot: str) -> str:
-    return " ".join(load()["explanations"][slot].split())
+def message(key: str, **values: Any) -> str:
+    return load()["messages"][key].format(**values)
+
+
+def open_answer(slot: str) -> Dict[str, Any]:
+    """How an answer left open is named, and the values that could change a recommendation."""
+    return load()["open_answers"][slot]
+
+
+def describe(values: Dict[str, Any]) -> str:
+    """A short summary of answers read from a message: "customers, 8 learners"."""
+    parts = []
+    for slot, value in values.items():
+        if slot == "learners":
+            parts.append(f"{value:,} learner{'s' if value != 1 else ''}")
+        else:
+            parts.append(load()["noted"][slot][value])
+    return ", ".join(parts)

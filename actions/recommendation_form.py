@@ -1,5 +1,7 @@
 """Rasa plumbing for the recommendation dialog: reading answers into slots,
 validating them, and sending the recommendation."""
+import re
+from abc import ABC
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -7,21 +9,37 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import form_answers, recommender
+from actions import actions, form_answers, knowledge, recommender
 from actions.learner_count import validate_learner_count
 
 FORM = "recommendation_form"
-# Messages that answer the pending question. Anything else (a question about a
-# format, "cancel", small talk) makes the form step aside so a rule can answer it.
-ANSWER_INTENTS = {"inform", "affirm", "deny", "request_recommendation", "nlu_fallback"}
-UNREADABLE = "__unreadable__"
+# Interruptions, when the message can't be read as the pending answer: requests that
+# leave the question (cancel, start over, a person, help), and questions (asked with a
+# question mark or a question word, or naming a format) that a rule answers before the
+# dialog goes on. Anything else is an answer the form could not read.
+REQUEST_INTENTS = {"cancel", "start_over", "human_handoff", "help", "bot_challenge"}
+FORMAT_QUESTION_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size",
+                           "ask_content", "ask_duration", "ask_rewards", "ask_cost",
+                           "ask_history", "ask_pronunciation", "ask_coexist", "compare_formats",
+                           "inform_format"}
+# Off-subject, not covered, or unclear: an interruption only when asked as a question.
+OTHER_QUESTION_INTENTS = {"ask_not_covered", "out_of_scope", "nlu_fallback"}
+QUESTION_INTENTS = FORMAT_QUESTION_INTENTS | OTHER_QUESTION_INTENTS
+# "I'm not sure what a SPOC is": a question, though not phrased as one.
+EMBEDDED_QUESTION = re.compile(r"\b(what|how|which|why)\b.*\b(is|are|does|means?)\b",
+                               re.IGNORECASE)
+BOOKKEEPING_SLOTS = ("misses", "answer_problem", "left_open")
+QUESTION_WORDS = re.compile(
+    r"^\W*(so |and |but |wait,? |sorry,? |hold on,? |ok,? |okay,? )?(what|what's|whats|how|who|why|"
+    r"when|where|which|can|could|is|are|does|do|should|would|will|tell me|explain)\b",
+    re.IGNORECASE)
 
 
 def profile_from(slots: Dict[Text, Any]) -> recommender.Profile:
     learners = slots.get("learners")
     return recommender.Profile(
         audience=slots.get("audience"),
-        learners=int(learners) if learners is not None else None,
+        learners=int(learners) if isinstance(learners, (int, float)) else None,
         goal=slots.get("goal"),
         coaching=slots.get("coaching"),
         face_to_face=slots.get("face_to_face"),
@@ -30,56 +48,142 @@ def profile_from(slots: Dict[Text, Any]) -> recommender.Profile:
     )
 
 
+def _intent(message: Dict[Text, Any]) -> Text:
+    return (message.get("intent") or {}).get("name") or ""
+
+
+def _names_format(message: Dict[Text, Any]) -> bool:
+    return any(e.get("entity") == "format" for e in message.get("entities", []))
+
+
+def _is_question(text: Text) -> bool:
+    return "?" in text or QUESTION_WORDS.search(text) is not None
+
+
+def _is_interruption(message: Dict[Text, Any]) -> bool:
+    """Is a message that doesn't answer the pending question a request or a question?"""
+    intent, text = _intent(message), message.get("text") or ""
+    if intent in REQUEST_INTENTS:
+        return True
+    if intent in FORMAT_QUESTION_INTENTS and _names_format(message):
+        return True
+    return intent in QUESTION_INTENTS and _is_question(text)
+
+
+def _events(values: Dict[Text, Any]) -> List[EventType]:
+    return [SlotSet(slot, value) for slot, value in values.items()]
+
+
 class ValidateRecommendationForm(FormValidationAction):
+    """Reads each message as the answer to the pending question first, whatever the
+    intent classifier said; only a message that isn't such an answer and is a question
+    or a request leaves the form to the rules (Rasa runs the form before the rules)."""
+
     def name(self) -> Text:
         return f"validate_{FORM}"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        extraction = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction)
+        validation = await self._extract_validation_events(dispatcher, tracker, domain)
+        # rasa_sdk returns only the form's own slots; the dialog's bookkeeping (misses,
+        # answers left open) is set here too, unless a validation method set it.
+        validated = {e["name"] for e in validation}
+        return [e for e in extraction
+                if e["name"] in BOOKKEEPING_SLOTS and e["name"] not in validated] + validation
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
+        left_open = tracker.get_slot("left_open") or []
+        slots = [s for s in domain_slots if s not in left_open]
         # Internal vs external only matters when a COOC is the likely answer.
         if recommender.needs_open_to_all(profile_from(tracker.slots)):
-            return domain_slots
-        return [s for s in domain_slots if s != "open_to_all"]
+            return slots
+        return [s for s in slots if s != "open_to_all"]
 
     async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message
-        requested = tracker.get_slot("requested_slot")
-        if not self._is_answer(message, requested):
-            return []
         text = message.get("text") or ""
-        values: Dict[Text, Any] = {}
-        # Buttons send values as entities, e.g. /inform{"audience":"employees"}.
-        for entity in message.get("entities", []):
-            if entity.get("entity") in form_answers.CHOICE_SLOTS:
-                values[entity["entity"]] = entity.get("value")
-        # An opening message or a correction may state several answers at once.
-        if requested is None or form_answers.is_correction(text):
-            values = {**form_answers.read_all(text), **values}
+        requested = tracker.get_slot("requested_slot")
+        if requested is None:
+            return self._opening(dispatcher, tracker, text)
+        values = self._button_values(message, requested)
+        if not values and not self._is_clear_request(message, requested):
+            answer = form_answers.read_answer(requested, self._answer_part(message))
+            if (answer is form_answers.UNSURE and _names_format(message)
+                    and (_is_question(text) or EMBEDDED_QUESTION.search(text))):
+                answer = None  # "not sure what a SPOC is": a question, answered by a rule
+            if answer is form_answers.UNSURE:
+                dispatcher.utter_message(text=form_answers.message("left_open"))
+                return _events(self._leave_open(requested, tracker))
+            if answer is not None:
+                # Other answers stated on the way fill empty questions ("40 engineers").
+                values = {slot: value for slot, value in form_answers.read_all(text).items()
+                          if tracker.get_slot(slot) is None}
+                values[requested] = answer
+                if _intent(message) in QUESTION_INTENTS and "?" in text and _names_format(message):
+                    # "Yes, but what's a SPOC exactly?": the answer counts, the question is answered.
+                    actions.answer_question(dispatcher, tracker)
+        if not values and form_answers.is_correction(text):
+            # "actually it's 200 people": another answer changes, this one stays pending.
+            values = form_answers.read_all(text)
             self._acknowledge_changes(dispatcher, tracker, values, requested)
-        # A correction of another answer ("actually it's 200 people") leaves the
-        # pending question pending rather than counting as a failed answer to it.
-        if requested and not values:
-            values[requested] = self._read_requested(requested, message, text)
-        return [SlotSet(slot, value) for slot, value in values.items()]
+        if values:
+            return _events(values)
+        if form_answers.is_go_on(text):
+            return _events(self._miss(requested, tracker, dispatcher,
+                                      problem=form_answers.question(requested)["text"]))
+        if _is_interruption(message):
+            return []  # the form steps aside; a rule answers, then the question comes back
+        return _events(self._miss(requested, tracker, dispatcher))
+
+    def _opening(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 text: Text) -> List[EventType]:
+        """The message that started the dialog may already state some answers."""
+        values = form_answers.read_all(text)
+        if (len(actions.mentioned_formats(tracker)) >= 2
+                and _intent(tracker.latest_message) != "compare_formats"):
+            # "MOOC or COOC, for training our customers?": the comparison first.
+            dispatcher.utter_message(text=knowledge.comparison(actions.mentioned_formats(tracker)))
+        if values:
+            dispatcher.utter_message(text=form_answers.message(
+                "noted", answers=form_answers.describe(values)))
+        return _events(values)
 
     @staticmethod
-    def _is_answer(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
-        """False for messages the form should leave to the rules: questions, small talk,
-        and unsure ones naming a format ("wait, what's a SPOC?" is not an answer)."""
-        intent = (message.get("intent") or {}).get("name")
-        if intent not in ANSWER_INTENTS:
-            return False
-        names_a_format = any(e.get("entity") == "format" for e in message.get("entities", []))
-        return not (intent == "nlu_fallback" and requested and names_a_format)
+    def _button_values(message: Dict[Text, Any], requested: Text) -> Dict[Text, Any]:
+        """Buttons send /inform{"audience":"employees"}, /affirm or /deny."""
+        values = {e["entity"]: e.get("value") for e in message.get("entities", [])
+                  if e.get("entity") in form_answers.CHOICE_SLOTS}
+        if (message.get("text") or "").startswith("/") and requested in form_answers.YES_NO_SLOTS:
+            if _intent(message) in ("affirm", "deny"):
+                values[requested] = _intent(message) == "affirm"
+        return values
 
     @staticmethod
-    def _read_requested(slot: Text, message: Dict[Text, Any], text: Text) -> Any:
-        intent = message["intent"]["name"]
-        if slot in form_answers.YES_NO_SLOTS and intent in ("affirm", "deny"):
-            return intent == "affirm"
-        value = form_answers.read_slot(slot, text)
-        return UNREADABLE if value is None else value
+    def _answer_part(message: Dict[Text, Any]) -> Text:
+        """The message without the formats it asks about: "what's an internal COOC?" does
+        not answer "private or open?", but "yes, and what's a SPOC?" answers yes/no and
+        a plain "internal" answers "private or open?"."""
+        text = message.get("text") or ""
+        if not (_is_question(text) and _names_format(message)):
+            return text
+        spans = sorted(((e["start"], e["end"]) for e in message.get("entities", [])
+                        if e.get("entity") == "format" and "start" in e), reverse=True)
+        for start, end in spans:
+            text = text[:start] + " " + text[end:]
+        return text
+
+    @staticmethod
+    def _is_clear_request(message: Dict[Text, Any], requested: Text) -> bool:
+        """ "No, stop this" is a request even though "no" could answer a yes/no question:
+        a confident cancel/start over/person request wins unless the message says
+        something about the question itself."""
+        confident = (message.get("intent") or {}).get("confidence", 0) >= 0.8
+        return (confident and _intent(message) in REQUEST_INTENTS
+                and form_answers.read_slot(requested, message.get("text") or "") is None)
 
     @staticmethod
     def _acknowledge_changes(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -88,58 +192,62 @@ class ValidateRecommendationForm(FormValidationAction):
                    if tracker.get_slot(slot) is not None and tracker.get_slot(slot) != value
                    and slot != requested]
         if changed:
-            dispatcher.utter_message(text=form_answers.load()["messages"]["updated"])
+            dispatcher.utter_message(text=form_answers.message("updated"))
 
     @staticmethod
-    def _refuse(slot: Text, tracker: Tracker, problem: Optional[Text] = None) -> Dict[Text, Any]:
-        """Clears `slot` so that it is asked again; the ask action words the re-prompt."""
+    def _leave_open(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
+        left_open = list(tracker.get_slot("left_open") or [])
+        return {"left_open": left_open + [slot], "misses": 0, "answer_problem": None}
+
+    def _miss(self, slot: Text, tracker: Tracker, dispatcher: CollectingDispatcher,
+              problem: Optional[Text] = None) -> Dict[Text, Any]:
+        """A first unreadable answer: the question comes back with a hint, its buttons
+        and "Not sure". A second one: the question is left open and the dialog goes on."""
         misses = int(tracker.get_slot("misses") or 0) + 1
-        return {slot: None, "misses": misses, "answer_problem": problem}
+        if misses >= 2:
+            example = form_answers.open_answer(slot)["example"]
+            dispatcher.utter_message(text=form_answers.message("still_unreadable",
+                                                               example=example))
+            return self._leave_open(slot, tracker)
+        return {"misses": misses, "answer_problem": problem}
 
-    def _accept(self, slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
-        if tracker.get_slot("misses"):
-            return {slot: value, "misses": 0, "answer_problem": None}
-        return {slot: value}
-
-    def _validate(self, slot: Text, value: Any, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> Dict[Text, Any]:
-        if value == UNREADABLE:
-            return self._refuse(slot, tracker)
-        return self._accept(slot, value, tracker)
+    @staticmethod
+    def _accepted(slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
+        if slot != tracker.get_slot("requested_slot"):
+            return {slot: value}  # a correction: the pending question keeps its count
+        return {slot: value, "misses": 0, "answer_problem": None}
 
     def validate_learners(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[Text, Any]:
-        if value == UNREADABLE:
-            return self._refuse("learners", tracker)
         problem = validate_learner_count(value)
         if problem:
-            return self._refuse("learners", tracker, problem)
-        return self._accept("learners", float(value), tracker)
+            return {"learners": None, **self._miss("learners", tracker, dispatcher, problem)}
+        return self._accepted("learners", float(value), tracker)
 
     def validate_audience(self, value, dispatcher, tracker, domain):
-        return self._validate("audience", value, dispatcher, tracker)
+        return self._accepted("audience", value, tracker)
 
     def validate_goal(self, value, dispatcher, tracker, domain):
-        return self._validate("goal", value, dispatcher, tracker)
+        return self._accepted("goal", value, tracker)
 
     def validate_coaching(self, value, dispatcher, tracker, domain):
-        return self._validate("coaching", value, dispatcher, tracker)
+        return self._accepted("coaching", value, tracker)
 
     def validate_face_to_face(self, value, dispatcher, tracker, domain):
-        return self._validate("face_to_face", value, dispatcher, tracker)
+        return self._accepted("face_to_face", value, tracker)
 
     def validate_own_resources(self, value, dispatcher, tracker, domain):
-        return self._validate("own_resources", value, dispatcher, tracker)
+        return self._accepted("own_resources", value, tracker)
 
     def validate_open_to_all(self, value, dispatcher, tracker, domain):
-        return self._validate("open_to_all", value, dispatcher, tracker)
+        return self._accepted("open_to_all", value, tracker)
 
 
-class AskQuestion(Action):
+class AskQuestion(Action, ABC):
     """Asks one of the dialog's questions (wording in data/form_answers.yml).
 
-    After an answer that couldn't be used it says what is expected instead, and
-    after a second one it explains why the question matters.
+    After an answer that couldn't be used it says what is expected instead, with
+    the question's buttons and "Not sure".
     """
 
     slot: Text = ""
@@ -150,14 +258,14 @@ class AskQuestion(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
         question = form_answers.question(self.slot)
-        misses = int(tracker.get_slot("misses") or 0)
-        if misses >= 2:
-            text = form_answers.explanation(self.slot)
-        elif misses == 1:
+        buttons = list(question.get("buttons", []))
+        if tracker.get_slot("misses"):
             text = tracker.get_slot("answer_problem") or form_answers.hint(self.slot)
+            not_sure = form_answers.message("not_sure_button")
+            buttons.append({"title": not_sure, "payload": not_sure})
         else:
             text = question["text"]
-        dispatcher.utter_message(text=text, buttons=question.get("buttons", []))
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 
@@ -174,11 +282,19 @@ class ActionRecommend(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
-        recommendation = recommender.recommend(profile_from(tracker.slots))
+        profile = profile_from(tracker.slots)
+        recommendation = recommender.recommend(profile)
+        if not any(recommendation.scores.values()):
+            # Every answer left open: no format has anything for it.
+            dispatcher.utter_message(text=form_answers.message("nothing_to_go_on"))
+            dispatcher.utter_message(text=knowledge.comparison([]),
+                                     buttons=[{"title": "Start over", "payload": "/start_over"}])
+            return []
         fmt = recommendation.format
         short_name = recommender.label(fmt, with_expansion=False).split(" ", 1)[1]
+        lines = [recommender.render(recommendation)] + self._open_answer_notes(profile, tracker)
         dispatcher.utter_message(
-            text=recommender.render(recommendation),
+            text="\n".join(lines),
             buttons=[
                 {"title": "Compare the formats", "payload": "/compare_formats"},
                 {"title": f"More about the {short_name}",
@@ -186,6 +302,27 @@ class ActionRecommend(Action):
                 {"title": "Start over", "payload": "/start_over"},
             ])
         return [SlotSet("recommended_format", fmt), SlotSet("format", fmt)]
+
+    @staticmethod
+    def _open_answer_notes(profile: recommender.Profile, tracker: Tracker) -> List[Text]:
+        """For each answer left open, the answer that would change the recommendation."""
+        open_slots = [slot for slot in tracker.get_slot("left_open") or []
+                      if tracker.get_slot(slot) is None]
+        notes, unchanged = [], []
+        for slot in open_slots:
+            wording = form_answers.open_answer(slot)
+            change = recommender.answer_that_changes(profile, slot, list(wording["values"]))
+            if change is None:
+                unchanged.append(wording["what"])
+                continue
+            value, fmt = change
+            notes.append(form_answers.message(
+                "open_answer_matters", what=wording["what"], condition=wording["values"][value],
+                format=recommender.label(fmt, with_expansion=False)))
+        if unchanged:
+            notes.append(form_answers.message("open_answers_intro",
+                                              what=" or ".join(unchanged)))
+        return notes
 
 
 class ActionStartOver(Action):
@@ -197,5 +334,5 @@ class ActionStartOver(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
         return [SlotSet(slot, None) for slot in
-                (*form_answers.FORM_SLOTS, "misses", "answer_problem", "recommended_format",
+                (*form_answers.FORM_SLOTS, *BOOKKEEPING_SLOTS, "recommended_format",
                  "requested_slot")]

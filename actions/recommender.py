@@ -375,6 +375,18 @@ def needs_open_to_all(profile: Profile, knowledge: Optional[Knowledge] = None) -
     return decision.winner == "cooc"
 
 
+def answer_that_changes(profile: Profile, slot: str, values: List[Any],
+                        knowledge: Optional[Knowledge] = None) -> Optional[Tuple[Any, str]]:
+    """For an answer left open: the first of `values` that would change the recommended
+    format, with that format; None when no value would."""
+    current = recommend(profile, knowledge).format
+    for value in values:
+        other = recommend(replace(profile, **{slot: value}), knowledge).format
+        if other != current:
+            return value, other
+    return None
+
+
 # ----------------------------------------------------------------------- output
 
 

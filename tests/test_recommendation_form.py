@@ -40,6 +40,16 @@ def test_opening_messages_fill_what_they_state(text, expected):
     ("open_to_all", "keep it private", False),
     ("open_to_all", "open to all internet users", True),
     ("own_resources", "we're an SME with no budget", False),
+    ("own_resources", "we're an SME with an in-house learning team", True),
+    ("own_resources", "we're a business school with a video studio", True),
+    ("audience", "public sector employees", "employees"),
+    ("audience", "our sales reps in Lyon", "employees"),
+    ("goal", "learn Excel basics", "skills"),
+    ("goal", "brand guidelines", None),
+    ("goal", "no problem", None),
+    ("goal", "a free course", None),
+    ("coaching", "they don't really need coaching", False),
+    ("face_to_face", "no face-to-face, just online", False),
     ("audience", "hmm", None),
     ("learners", "twelve", 12),
     ("learners", "between 10 and 20", 20),
@@ -141,12 +151,12 @@ def ask(slot: str, slots: Dict) -> dict:
     return dispatcher.messages[0]
 
 
-def test_questions_are_asked_with_buttons_then_hinted_then_explained():
+def test_questions_are_asked_with_buttons_then_hinted_with_not_sure():
     first = ask("audience", {})
     assert first["text"] == "Who are the learners?" and len(first["buttons"]) == 4
-    assert ask("audience", {"misses": 1})["text"].startswith("Sorry, I didn't catch")
-    explained = ask("audience", {"misses": 2})
-    assert explained["text"].startswith("I ask because") and explained["buttons"]
+    hinted = ask("audience", {"misses": 1})
+    assert hinted["text"].startswith("Sorry, I didn't catch")
+    assert [b["title"] for b in hinted["buttons"]][-1] == "Not sure" and len(hinted["buttons"]) == 5
     assert "at least one" in ask("learners", {"misses": 1, "answer_problem": "A course needs at least one learner."})["text"]
 
 
@@ -166,3 +176,102 @@ def test_an_unsure_message_naming_a_format_is_left_to_the_rules():
                 entities=[{"entity": "format", "value": "spoc"}])
     slots, _ = validate(t)
     assert slots == {}
+
+
+# --- Reading the pending answer first (whatever the intent classifier said) ---------
+
+ALL_ANSWERED = {"audience": "customers", "learners": 300.0, "goal": "loyalty", "coaching": False,
+                "face_to_face": False, "own_resources": True}
+
+
+@pytest.mark.parametrize("slot", form_answers.FORM_SLOTS)
+@pytest.mark.parametrize("text", ["lots of them", "carry on", "hmm", "bof"])
+def test_unreadable_answers_never_crash_and_the_second_leaves_the_question_open(slot, text):
+    slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
+    first, messages = validate(tracker(text, intent="nlu_fallback", slots=slots))
+    assert first.get("misses") == 1 and slot not in first or first.get(slot) is None
+    assert not messages  # the ask action words the re-prompt, with "Not sure"
+    second, messages = validate(tracker(text, intent="nlu_fallback",
+                                        slots={**slots, "misses": 1}))
+    assert second["left_open"] == [slot] and second["misses"] == 0
+    assert "leave it open" in messages[0]["text"]
+    assert second["requested_slot"] != slot
+
+
+@pytest.mark.parametrize("slot", form_answers.FORM_SLOTS)
+@pytest.mark.parametrize("text", ["not sure yet", "no idea", "skip", "I don't know yet"])
+def test_not_sure_leaves_any_question_open_at_once(slot, text):
+    slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
+    result, messages = validate(tracker(text, intent="deny", slots=slots))
+    assert result["left_open"] == [slot] and result.get(slot) is None
+    assert messages[0]["text"] == "No problem, I'll leave that one open."
+
+
+@pytest.mark.parametrize("slot,text,intent,expected", [
+    ("own_resources", "yes, the training department films its own videos", "ask_not_covered", True),
+    ("own_resources", "we're a business school with a video studio", "ask_not_covered", True),
+    ("open_to_all", "internal", "inform_format", False),
+    ("open_to_all", "private", "ask_definition", False),
+    ("open_to_all", "external", "inform_format", True),
+    ("open_to_all", "public", "ask_audience", True),
+    ("coaching", "I guess so", "greet", True),
+    ("face_to_face", "nah", "goodbye", False),
+    ("goal", "learn Excel basics", "compare_formats", "skills"),
+    ("learners", "about forty", "ask_group_size", 40.0),
+])
+def test_an_answer_is_read_whatever_the_intent(slot, text, intent, expected):
+    slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
+    entities = ([{"entity": "format", "value": "cooc_internal"}]
+                if intent == "inform_format" else [])
+    result, _ = validate(tracker(text, intent=intent, slots=slots, entities=entities))
+    assert result[slot] == expected
+
+
+def test_continue_mid_dialog_asks_the_question_again_instead_of_stopping():
+    result, messages = validate(tracker("continue", intent="cancel",
+                                        slots={**ALL_ANSWERED, "goal": None,
+                                               "requested_slot": "goal"}))
+    assert result["misses"] == 1 and result.get("requested_slot", "goal") == "goal"
+    assert result["answer_problem"] == form_answers.question("goal")["text"]
+
+
+def test_a_confident_cancel_still_stops():
+    message = tracker("no, stop this", intent="cancel", slots={"requested_slot": "coaching"})
+    message.latest_message["intent"]["confidence"] = 0.95
+    result, _ = validate(message)
+    assert "coaching" not in result and "misses" not in result
+
+
+def test_a_question_about_a_format_word_is_not_an_answer_to_private_or_open():
+    t = tracker("what's an internal COOC?", intent="ask_definition",
+                slots={**ALL_ANSWERED, "requested_slot": "open_to_all"},
+                entities=[{"entity": "format", "value": "cooc_internal", "start": 10, "end": 23}])
+    result, _ = validate(t)
+    assert "open_to_all" not in result and "misses" not in result
+
+
+def test_an_answer_that_carries_a_question_is_taken_and_the_question_answered():
+    t = tracker("yes, but what's a SPOC exactly?", intent="ask_definition",
+                slots={"requested_slot": "coaching"},
+                entities=[{"entity": "format", "value": "spoc", "start": 18, "end": 22}])
+    result, messages = validate(t)
+    assert result["coaching"] is True
+    assert messages[0]["text"].startswith("A SPOC")
+
+
+def test_an_answer_left_open_is_named_with_the_answer_that_would_change_the_choice():
+    dispatcher = CollectingDispatcher()
+    slots = {"audience": "experts", "goal": "productivity", "coaching": True,
+             "face_to_face": False, "own_resources": True, "left_open": ["learners"]}
+    ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("I recommend a SPOC")
+    assert "You didn't say how many learners to expect: with a few hundred learners" in text
+
+
+def test_every_answer_left_open_gets_a_comparison_not_a_format():
+    dispatcher = CollectingDispatcher()
+    slots = {"left_open": list(form_answers.FORM_SLOTS)}
+    ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
+    assert "can't pick one format" in dispatcher.messages[0]["text"]
+    assert "I recommend" not in dispatcher.messages[1]["text"]

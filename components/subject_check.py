@@ -1,0 +1,186 @@
+"""Three checks DIET can't make on its own, from the words of a message.
+
+1. Gibberish goes to the fallback.
+
+Why stock Rasa falls short: FallbackClassifier only catches low confidence, and DIET,
+which reads character n-grams, can be confident about pure gibberish ("xqzj vvkp blorf"
+came out as `affirm` at 0.74, so the bot answered "Okay!"). A message none of whose
+words appear in the training examples cannot be understood, whatever DIET says, so this
+component predicts `nlu_fallback` for it, as FallbackClassifier would. Messages with a
+number ("about 40") or a recognised entity (a format name) are left alone.
+
+2. Off-subject questions go to `out_of_scope`. The same vocabulary catches off-subject questions that DIET confidently files under a
+format topic ("who was the first man on the moon?" came out as `ask_history`, "what does
+HTML stand for" as `ask_definition`): a question on a training-format topic that names
+no format, has no word about training (`subject_words` in config.yml, matched as word
+beginnings: "train" covers "trainees") and uses a word never seen in an in-subject
+example (nor a near spelling of one, so typos pass) is about something else, and
+becomes `out_of_scope`. A message naming a format is never off-subject: when DIET says
+`out_of_scope` for it, the next intent of its ranking is taken.
+
+3. A message that describes a training need is a recommendation request: "museum here,
+want to teach art history to anyone for free online" came out as `ask_history`, "I need
+to roll out GDPR compliance training for the whole company" as `ask_not_covered`. When a
+message names no format, has a word saying it is about training (`need_words`), and
+states an answer of the recommendation dialog (its audience, size or goal, read with the
+dialog's own phrases from data/form_answers.yml), it becomes `request_recommendation`,
+and the dialog starts from what it said.
+"""
+import difflib
+from typing import Any, Dict, List, Optional, Set, Text
+
+import rasa.shared.utils.io
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY,
+                                       PREDICTED_CONFIDENCE_KEY, TEXT, TEXT_TOKENS)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions import form_answers
+
+VOCABULARY_FILE = "vocabulary.json"
+SUBJECT_VOCABULARY_FILE = "subject_vocabulary.json"
+OUT_OF_SCOPE = "out_of_scope"
+RECOMMENDATION = "request_recommendation"
+# Intents a training need never overrides: requests, answers and comparisons.
+NOT_A_NEED = {RECOMMENDATION, "compare_formats", "cancel", "start_over", "human_handoff",
+              "affirm", "deny", "inform", "goodbye", "thank"}
+# Whole words saying a message is about a course (not "learn": "how do I learn to swim").
+DEFAULT_NEED_WORDS = ("course", "courses", "training", "trainings", "train", "teach",
+                      "teaching", "format", "formats", "programme", "program", "e-learning",
+                      "elearning", "curriculum", "onboarding", "upskill", "upskilling")
+# Intents about the subject itself, whose examples define its vocabulary.
+TOPIC_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size",
+                 "ask_content", "ask_duration", "ask_rewards", "ask_cost", "ask_history",
+                 "ask_pronunciation", "ask_coexist", "compare_formats", "inform_format",
+                 "ask_not_covered", "request_recommendation"}
+# A word this close to a known one (difflib ratio) is taken as a typo of it.
+TYPO_SIMILARITY = 0.8
+
+
+def _words(message: Message) -> List[Text]:
+    """The message's tokens that contain a letter, lower-cased (punctuation dropped)."""
+    return [token.text.lower() for token in message.get(TEXT_TOKENS) or []
+            if any(char.isalpha() for char in token.text)]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class SubjectCheck(GraphComponent, IntentClassifier):
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Optional[Set[Text]] = None,
+                 subject_vocabulary: Optional[Set[Text]] = None,
+                 subject_words: Optional[List[Text]] = None) -> None:
+        self._model_storage = model_storage
+        self.subject_words = tuple(w.lower() for w in subject_words or ())
+        self.need_words = set(DEFAULT_NEED_WORDS)
+        self._resource = resource
+        self.vocabulary = vocabulary or set()
+        self.subject_vocabulary = subject_vocabulary or set()
+        self._sorted_subject = sorted(self.subject_vocabulary)
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"subject_words": []}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SubjectCheck":
+        return cls(model_storage, resource, subject_words=config.get("subject_words"))
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "SubjectCheck":
+        with model_storage.read_from(resource) as directory:
+            words = rasa.shared.utils.io.read_json_file(directory / VOCABULARY_FILE)
+            subject = rasa.shared.utils.io.read_json_file(directory / SUBJECT_VOCABULARY_FILE)
+        return cls(model_storage, resource, set(words), set(subject), config.get("subject_words"))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = training_data.intent_examples
+        self.vocabulary = {word for example in examples for word in _words(example)}
+        self.subject_vocabulary = {word for example in examples
+                                   if example.get(INTENT) != OUT_OF_SCOPE
+                                   for word in _words(example)}
+        with self._model_storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / VOCABULARY_FILE,
+                                                          sorted(self.vocabulary))
+            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / SUBJECT_VOCABULARY_FILE,
+                                                          sorted(self.subject_vocabulary))
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if self._states_a_training_need(message):
+                self._set_intent(message, RECOMMENDATION)
+            elif self._is_unknown(message):
+                self._set_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+            elif self._is_off_subject(message):
+                self._set_intent(message, OUT_OF_SCOPE)
+            elif self._intent(message) == OUT_OF_SCOPE and self._names_format(message):
+                self._take_next_intent(message)
+        return messages
+
+    @staticmethod
+    def _set_intent(message: Message, name: Text) -> None:
+        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [i for i in message.get(INTENT_RANKING_KEY) or []
+                   if i.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(intent)] + ranking, add_to_output=True)
+
+    @staticmethod
+    def _intent(message: Message) -> Optional[Text]:
+        return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+
+    @staticmethod
+    def _names_format(message: Message) -> bool:
+        return any(e.get("entity") == "format" for e in message.get(ENTITIES) or [])
+
+    @staticmethod
+    def _take_next_intent(message: Message) -> None:
+        ranking = [i for i in message.get(INTENT_RANKING_KEY) or []
+                   if i.get(INTENT_NAME_KEY) not in (OUT_OF_SCOPE, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
+        if ranking:
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+
+    def _states_a_training_need(self, message: Message) -> bool:
+        text = message.get(TEXT) or ""
+        if (self._intent(message) in NOT_A_NEED or text.startswith("/")
+                or self._names_format(message)):
+            return False
+        if not self.need_words & set(_words(message)):
+            return False
+        stated = form_answers.read_all(text)
+        return any(slot in stated for slot in ("audience", "learners", "goal"))
+
+    def _is_off_subject(self, message: Message) -> bool:
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        text = message.get(TEXT) or ""
+        if (intent not in TOPIC_INTENTS | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+                or text.startswith("/") or message.get(ENTITIES)):
+            return False
+        words = _words(message)
+        if any(word.startswith(self.subject_words) for word in words):
+            return False
+        return any(not self._known_in_subject(word) for word in words)
+
+    def _known_in_subject(self, word: Text) -> bool:
+        if word in self.subject_vocabulary or len(word) <= 3:
+            return True
+        swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
+        if any(swapped in self.subject_vocabulary for swapped in swaps):
+            return True  # "dose" for "does"
+        return bool(difflib.get_close_matches(word, self._sorted_subject, n=1,
+                                              cutoff=TYPO_SIMILARITY))
+
+    def _is_unknown(self, message: Message) -> bool:
+        text = message.get(TEXT) or ""
+        if text.startswith("/") or message.get(ENTITIES) or any(c.isdigit() for c in text):
+            return False
+        words = _words(message)
+        return bool(words) and not any(word in self.vocabulary for word in words)

@@ -1,0 +1,75 @@
+"""A scripted user in a REST conversation: sends messages, keeps the transcript and
+recognises which question of the recommendation dialog the bot just asked."""
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from tests.stack import ROOT, RasaStack, texts
+
+TRANSCRIPTS = ROOT / "artifacts" / "transcripts"
+# Each question by a piece of its wording, in the question and in its re-ask (hint).
+QUESTIONS = {
+    "audience": ("Who are the learners", "who the learners are"),
+    "learners": ("How many learners", "number of learners"),
+    "goal": ("main goal",),
+    "coaching": ("individual coaching",),
+    "face_to_face": ("face-to-face sessions",),
+    "own_resources": ("build its own course",),
+    "open_to_all": ("private to your organisation",),
+}
+FORMATS = {"a MOOC": "mooc", "an internal COOC": "cooc_internal",
+           "an external COOC": "cooc_external", "a SPOC": "spoc"}
+
+
+class Dialog:
+    def __init__(self, bot: RasaStack, name: str):
+        self.bot, self.name, self.lines = bot, name, []
+        self.last_message = ""
+
+    def say(self, message: str) -> str:
+        replies = self.bot.say(self.name, message)
+        reply = texts(replies)
+        self.last_message = replies[-1].get("text", "") if replies else ""
+        self.lines += [f"User: {message}", *[f"Bot:  {line}" for line in reply.splitlines()]]
+        return reply
+
+    def save(self, folder: Path = TRANSCRIPTS) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{self.name}.txt").write_text("\n".join(self.lines) + "\n")
+
+
+def asked(reply: str) -> List[str]:
+    """The questions a reply asks (the last one is pending)."""
+    last = reply.strip().splitlines()[-1] if reply.strip() else ""
+    return [slot for slot, words in QUESTIONS.items() if any(w in last for w in words)]
+
+
+def recommended_format(reply: str) -> Optional[str]:
+    for line in reply.splitlines():
+        if line.startswith("I recommend "):
+            return next((fmt for name, fmt in FORMATS.items()
+                         if line.startswith(f"I recommend {name}")), "unknown")
+    return None
+
+
+def answer_until_recommended(dialog: Dialog, reply: str, answers: Dict[str, str],
+                             midway: Optional[Dict[str, str]] = None,
+                             max_turns: int = 20) -> Dict[str, int]:
+    """Answers each question from `answers` (sending `midway[slot]` once before that
+    answer) until the recommendation. Returns how often each question was asked in
+    reply to an answer (the re-ask after a midway message is not counted)."""
+    midway = dict(midway or {})
+    counts: Dict[str, int] = {}
+    after_midway = False
+    for _ in range(max_turns):
+        if recommended_format(reply):
+            return counts
+        pending = asked(reply)
+        assert pending, f"no question and no recommendation in: {reply!r}"
+        slot = pending[-1]
+        if not after_midway:
+            counts[slot] = counts.get(slot, 0) + 1
+        if slot in midway:
+            reply, after_midway = dialog.say(midway.pop(slot)), True
+            continue
+        reply, after_midway = dialog.say(answers[slot]), False
+    raise AssertionError(f"no recommendation after {max_turns} turns")

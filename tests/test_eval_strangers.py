@@ -1,0 +1,105 @@
+"""The gates on evaluation data written by someone who never read data/ or tests/
+(tests/eval/, never used for training): whole guided dialogs of simulated training
+managers, off-subject messages and in-subject questions, over the REST channel.
+
+Results (per dialog and per message) go to artifacts/eval/ for the README figures.
+"""
+import json
+import re
+import shutil
+import uuid
+
+import pytest
+import yaml
+
+from tests.dialog import Dialog, answer_until_recommended, recommended_format
+from tests.stack import ROOT, RasaStack, texts
+
+EVAL = ROOT / "tests" / "eval"
+RESULTS = ROOT / "artifacts" / "eval"
+# The replies that decline: off-subject, and "please rephrase".
+DECLINES = ("Sorry, I can't help with that.", "Sorry, I didn't get that.")
+
+
+def load(name: str, key: str):
+    with (EVAL / name).open(encoding="utf-8") as f:
+        return yaml.safe_load(f)[key]
+
+
+def in_subject_questions():
+    """The stranger-written in-subject set plus the older held-out set's in-subject intents."""
+    items = [item["text"] for item in load("in_subject.yml", "in_subject")]
+    with (ROOT / "tests" / "nlu_heldout.yml").open(encoding="utf-8") as f:
+        heldout = yaml.safe_load(f)["nlu"]
+    skip = {"out_of_scope", "affirm", "deny", "inform", "cancel", "greet", "goodbye", "thank"}
+    for block in heldout:
+        if block.get("intent") and block["intent"] not in skip:
+            items += [line[2:].strip() for line in block["examples"].splitlines()
+                      if line.startswith("- ")]
+    return [_plain(text) for text in items]
+
+
+def _plain(text: str) -> str:
+    """Held-out examples mark entities as [MOOC](format): keep the words only."""
+    return re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    with RasaStack(tmp_path_factory.mktemp("eval")) as stack:
+        yield stack
+
+
+def _first_reply(bot: RasaStack, text: str) -> str:
+    return texts(bot.say(f"eval-{uuid.uuid4().hex[:12]}", text))
+
+
+def _save(name: str, data) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(data, indent=1, ensure_ascii=False))
+
+
+def test_simulated_managers_reach_the_expected_format_without_loops(bot):
+    managers = load("managers.yml", "managers")
+    assert len(managers) >= 60
+    shutil.rmtree(RESULTS / "dialogs", ignore_errors=True)
+    results = []
+    for manager in managers:
+        dialog = Dialog(bot, f"manager-{manager['id']}-{uuid.uuid4().hex[:6]}")
+        outcome = {"id": manager["id"], "expected": manager["expected"]}
+        try:
+            counts = answer_until_recommended(dialog, dialog.say(manager["opening"]),
+                                              manager["answers"], manager.get("midway"))
+            outcome["format"] = recommended_format("\n".join(
+                line[6:] for line in dialog.lines if line.startswith("Bot:  ")))
+            outcome["max_asked"] = max(counts.values(), default=0)
+        except AssertionError as error:
+            outcome["format"], outcome["error"] = None, str(error)[:300]
+            outcome["max_asked"] = 0
+        dialog.save(RESULTS / "dialogs")
+        results.append(outcome)
+    _save("managers.json", results)
+    right = [r for r in results if r["format"] in r["expected"]]
+    looped = [r for r in results if r["max_asked"] > 2]
+    wrong = [(r["id"], r["format"], r["expected"], r.get("error", "")) for r in results
+             if r not in right]
+    assert len(right) >= 0.95 * len(results), f"{len(right)}/{len(results)} right; wrong: {wrong}"
+    assert not looped, f"a question asked more than twice: {[r['id'] for r in looped]}"
+
+
+def test_off_subject_messages_are_declined(bot):
+    messages = load("off_subject.yml", "off_subject")
+    assert len(messages) >= 150
+    replies = {text: _first_reply(bot, text) for text in messages}
+    answered = {t: r.splitlines()[0] for t, r in replies.items() if not r.startswith(DECLINES)}
+    _save("off_subject.json", {"total": len(messages), "not_declined": answered})
+    assert len(answered) <= 0.05 * len(messages), answered
+
+
+def test_in_subject_questions_are_not_declined(bot):
+    questions = in_subject_questions()
+    assert len(questions) >= 200
+    replies = {text: _first_reply(bot, text) for text in questions}
+    declined = [t for t, r in replies.items() if r.startswith(DECLINES) or not r.strip()]
+    _save("in_subject.json", {"total": len(questions), "declined": declined})
+    assert len(declined) <= 0.02 * len(questions), declined
