@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
-TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml)
+TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -name knowledge.yml ! -name recommendation.yml ! -name form_answers.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
 .PHONY: install system-packages train run run-cluster shell test test-cluster validate test-stories nlu-report bench lock clean

@@ -69,8 +69,15 @@ def _negated(text: str, start: int) -> bool:
 
 
 def read_choice(slot: str, text: str) -> Optional[str]:
-    """The value of `slot` (audience or goal) that `text` states, or None."""
-    return _best(text, load()[slot])
+    """The value of `slot` (audience or goal) that `text` states, or None.
+
+    Each value scores the length of every phrase of it found, so that several clues
+    outweigh one ("developers everywhere, students, hobbyists" is about the public)."""
+    text = _normalise(text)
+    scores = {value: sum(len(str(p)) for p in phrases if _find(text, p) >= 0)
+              for value, phrases in load()[slot].items()}
+    best = max(scores, key=lambda value: scores[value])  # the first value on a tie
+    return best if scores[best] else None
 
 
 def read_yes_no(slot: str, text: str, plain: bool = False) -> Optional[bool]:
@@ -115,7 +122,13 @@ def read_answer(slot: str, text: str) -> Any:
 
 
 def _unsure(text: str) -> bool:
-    return _best(text, {"unsure": load()["any_question"]["unsure"]}) is not None
+    """ "not sure yet", "no idea, you tell me": short, or unsure from the first words
+    (unlike "they don't know how to give feedback", which is an answer)."""
+    found, start = _best_match(text, {"unsure": load()["any_question"]["unsure"]})
+    if found is None:
+        return False
+    words_before = len(_normalise(text)[:start].split())
+    return words_before <= 2 or len(_normalise(text).split()) <= 6
 
 
 def read_all(text: str) -> Dict[str, Any]:

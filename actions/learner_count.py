@@ -74,6 +74,9 @@ _APPROX_CUES = re.compile(
 _VAGUE: List[Tuple[re.Pattern, int, bool]] = [
     # (pattern, value, approximate)
     (re.compile(r"\bhalf\s+a\s+dozen\b"), 6, False),
+    # "tens of thousands", "hundreds of thousands": a few times the multiplier.
+    (re.compile(r"\btens\s+of\s+thousands\b"), A_FEW * 10_000, True),
+    (re.compile(r"\bhundreds\s+of\s+thousands\b"), A_FEW * 100_000, True),
     (re.compile(r"\b(?:a\s+)?(?:few|several)\s+dozens?\b"), A_FEW * 12, True),
     (re.compile(r"\b(?:a\s+)?couple\s+(?:of\s+)?dozens?\b"), A_COUPLE * 12, True),
     (re.compile(r"\b(?:a\s+)?(?:few|several)\s+hundreds?\b"), A_FEW * 100, True),

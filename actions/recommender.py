@@ -16,9 +16,10 @@ How the rules work (plain points, no magic):
    limits from the article come first (``_decide``):
    * more learners than ``spoc_max_learners``: no SPOC ("some formats allow up
      to 50 learners"); the SPOC may still be the runner-up;
-   * no resources to develop internal training: the MOOC, whatever the points
-     (the article's only option for that case); the family that would have
-     led becomes the runner-up.
+   * no resources to develop internal training: the MOOC when a MOOC can serve
+     the need (employees or the public, general skills or knowledge, no coaching
+     or face-to-face: ``_mooc_serves_without_resources``); the family that would
+     have led becomes the runner-up. Otherwise the missing resources are a note.
 3. A COOC is internal or external: the ``open_to_all`` answer decides; when it
    is unknown, a general-public audience or a loyalty goal means external,
    anything else internal. ``open_to_all`` gives no points, so answering it
@@ -53,6 +54,10 @@ FAMILIES = ("mooc", "cooc", "spoc")
 TIE_ORDER = ("cooc", "spoc", "mooc")
 
 # Points.
+# A goal the article gives as the very purpose of one format ("set up in order to ... offer
+# free access to knowledge", "aims to improve its e-reputation", "to identify and resolve
+# sources of unproductivity") outweighs audience and size together.
+PURPOSE = 5
 STRONG = 3  # the article names this criterion for the format
 MEDIUM = 2  # the article allows it ("some formats allow up to 50 learners")
 WEAK = 1  # the article mentions it in passing for this format
@@ -256,11 +261,11 @@ _TENSION_KEYS = (
 _COMBINE_KEYS = ("coaching_subgroup", "face_to_face_subgroup", "public_and_selected", "close_call")
 
 _GOAL_RULES = {
-    "free_knowledge": (("mooc", STRONG, "goal_free_knowledge_mooc"),),
+    "free_knowledge": (("mooc", PURPOSE, "goal_free_knowledge_mooc"),),
     "skills": (("cooc", STRONG, "goal_skills_cooc"), ("mooc", WEAK, "goal_skills_mooc")),
     "onboarding": (("cooc", STRONG, "goal_onboarding_cooc"),),
-    "loyalty": (("cooc", STRONG, "goal_loyalty_cooc"),),
-    "productivity": (("spoc", STRONG, "goal_productivity_spoc"),),
+    "loyalty": (("cooc", PURPOSE, "goal_loyalty_cooc"),),
+    "productivity": (("spoc", PURPOSE, "goal_productivity_spoc"),),
     "culture": (("cooc", STRONG, "goal_culture_cooc"),),
 }
 _AUDIENCE_RULES = {
@@ -341,10 +346,23 @@ def _decide(profile: Profile, scores: Dict[str, int], k: Knowledge) -> _Decision
     n = _learners(profile)
     too_many_for_spoc = n is not None and n > k.spoc_max
     natural = next(fam for fam in ranking if not (fam == "spoc" and too_many_for_spoc))
-    if profile.own_resources is False:
+    if profile.own_resources is False and _mooc_serves_without_resources(profile):
         runner = natural if natural != "mooc" else next(f for f in ranking if f != "mooc")
         return _Decision("mooc", runner, natural)
     return _Decision(natural, next(f for f in ranking if f != natural), natural)
+
+
+def _mooc_serves_without_resources(profile: Profile) -> bool:
+    """The article's case for the MOOC without resources: "SMEs that want to train their
+    employees, but do not have the resources to develop internal training, can also
+    benefit from the advantages of the MOOC" - general skills that one of "thousands of
+    MOOCs" on "various topics" can teach. A need only the organisation's own course
+    meets (its customers or experts, onboarding, loyalty, culture, job problems, coaching,
+    face-to-face sessions) keeps the format the other criteria call for; the missing
+    resources are then stated as a constraint (see ``_tensions``)."""
+    return (profile.audience in (None, "employees", "public")
+            and profile.goal in (None, "skills", "free_knowledge")
+            and profile.coaching is not True and profile.face_to_face is not True)
 
 
 def _cooc_variant(profile: Profile) -> str:

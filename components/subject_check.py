@@ -22,11 +22,13 @@ becomes `out_of_scope`. A message naming a format is never off-subject: when DIE
 want to teach art history to anyone for free online" came out as `ask_history`, "I need
 to roll out GDPR compliance training for the whole company" as `ask_not_covered`. When a
 message names no format, has a word saying it is about training (`need_words`), and
-states an answer of the recommendation dialog (its audience, size or goal, read with the
-dialog's own phrases from data/form_answers.yml), it becomes `request_recommendation`,
-and the dialog starts from what it said.
+states an intention ("we want", "thinking about") or an answer of the recommendation
+dialog (its audience, size or goal, read with the dialog's own phrases from
+data/form_answers.yml), it becomes `request_recommendation`, and the dialog starts from
+what it said.
 """
 import difflib
+import re
 from typing import Any, Dict, List, Optional, Set, Text
 
 import rasa.shared.utils.io
@@ -50,6 +52,10 @@ RECOMMENDATION = "request_recommendation"
 # Intents a training need never overrides: requests, answers and comparisons.
 NOT_A_NEED = {RECOMMENDATION, "compare_formats", "cancel", "start_over", "human_handoff",
               "affirm", "deny", "inform", "goodbye", "thank"}
+# "we want / need / are thinking about / are planning ... a course".
+INTENTION = re.compile(r"\b(want|wants|need|needs|looking for|thinking (about|of)|planning|"
+                       r"plan to|would like|'d like|going to|have to|help me|help us)\b",
+                       re.IGNORECASE)
 # Whole words saying a message is about a course (not "learn": "how do I learn to swim").
 DEFAULT_NEED_WORDS = ("course", "courses", "training", "trainings", "train", "teach",
                       "teaching", "format", "formats", "programme", "program", "e-learning",
@@ -155,6 +161,8 @@ class SubjectCheck(GraphComponent, IntentClassifier):
             return False
         if not self.need_words & set(_words(message)):
             return False
+        if INTENTION.search(text):
+            return True  # "we want a free online course on internet basics"
         stated = form_answers.read_all(text)
         return any(slot in stated for slot in ("audience", "learners", "goal"))
 

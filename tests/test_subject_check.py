@@ -89,9 +89,15 @@ def test_a_message_naming_a_format_is_never_off_subject(component):
     ("I need to roll out GDPR training for the whole company", "ask_not_covered",
      "request_recommendation"),
     ("hi, 12 engineers to train", "greet", "request_recommendation"),
-    ("how do I learn to swim", "out_of_scope", "out_of_scope"),
-    ("book a training room for Thursday", "out_of_scope", "out_of_scope"),
+    ("library here, we want a free online course on internet basics", "nlu_fallback",
+     "request_recommendation"),
 ])
 def test_a_message_stating_a_training_need_asks_for_a_recommendation(component, text, intent,
                                                                      expected):
     assert parse(component, text, intent) == expected
+
+
+@pytest.mark.parametrize("text", ["how do I learn to swim", "I want to learn to swim",
+                                  "book a training room for Thursday"])
+def test_learning_or_a_training_room_alone_is_no_training_need(component, text):
+    assert parse(component, text, "out_of_scope") != "request_recommendation"
