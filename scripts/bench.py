@@ -46,6 +46,9 @@ import requests  # noqa: E402
 
 from tests.stack import TRACKER_STORE, RasaStack, _stop  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_endpoints import LOCK_STORE  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 RASA = str(BIN / "rasa")
 RESULTS = ROOT / "bench" / "results.json"
@@ -507,7 +510,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="environment of the project's Rasa server (e.g. SANIC_WORKERS=2)")
     ap.add_argument("--redis-lock-store", metavar="DB", type=int,
                     help="give the project a Redis lock store (127.0.0.1:6379, this db), "
-                         "needed for SANIC_WORKERS > 1")
+                         "needed for SANIC_WORKERS > 1: stores/redis_lock.py, as "
+                         "scripts/make_endpoints.py configures it")
+    ap.add_argument("--stock-lock-store", action="store_true",
+                    help="with --redis-lock-store: Rasa's RedisLockStore instead (issue 16)")
     ap.add_argument("--tracker", choices=["sqlite", "memory"], default="sqlite",
                     help="project tracker store (sqlite as `make run`)")
     ap.add_argument("--sqlite-wal", action="store_true",
@@ -537,6 +543,8 @@ def main(argv: Optional[List[str]] = None) -> int:
            "config": os.path.relpath(args.config, ROOT), "env": args.env,
            "tracker": args.tracker, "sqlite_wal": args.sqlite_wal,
            "redis_lock_store": args.redis_lock_store,
+           "lock_store_type": (None if args.redis_lock_store is None else
+                               "redis" if args.stock_lock_store else LOCK_STORE),
            "phases": [{"users": c, "max_messages": m, "max_seconds": s} for c, m, s in phases],
            "rounds": n_rounds, "session_length": SESSION_LENGTH, "label": args.label}
     results: Dict[str, dict] = {b: {"train": {}} for b in bots}
@@ -566,7 +574,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                              "  db: {workdir}/tracker.db\n"
             if args.redis_lock_store is not None:
                 # Same keys as scripts/make_endpoints.py writes for REDIS_HOST.
-                endpoints += ("lock_store:\n  type: redis\n  url: \"127.0.0.1\"\n"
+                lock_type = "redis" if args.stock_lock_store else LOCK_STORE
+                endpoints += (f"lock_store:\n  type: {lock_type}\n  url: \"127.0.0.1\"\n"
                               f"  port: 6379\n  db: {args.redis_lock_store}\n"
                               "  key_prefix: \"bench\"\n")
         rounds: Dict[str, List[dict]] = {b: [] for b in bots}

@@ -139,6 +139,14 @@ def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
                        f"{log.read_text(errors='replace')[-3000:]}")
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
 class Cluster:
     """Rasa replicas + action servers + nginx on 127.0.0.1."""
 
@@ -184,14 +192,26 @@ class Cluster:
         wait_until(self.replica_urls[index] + "/", proc, self.workdir / f"{name}.log", timeout)
 
     def stop(self, name: str) -> None:
+        """Stops the process and its children (e.g. Sanic workers): its own session."""
         proc = self.procs.pop(name, None)
-        if proc and proc.poll() is None:
+        if proc is None:
+            return
+        if proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        deadline = time.monotonic() + 20
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            while _group_alive(proc.pid) and time.monotonic() < deadline:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.2)
+            deadline = time.monotonic() + 5
 
     def start(self, timeout: float = 300) -> "Cluster":
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,9 @@ Lock store: Redis when REDIS_HOST or REDIS_URL is set (needed for several replic
     REDIS_DB          default 1
     REDIS_PASSWORD    optional; written as ${REDIS_PASSWORD}
     REDIS_KEY_PREFIX  optional, letters and digits only
+    REDIS_LOCK_STORE  "atomic" (default): stores/redis_lock.py, which serialises a
+                      conversation across processes; "stock": Rasa's RedisLockStore,
+                      which does not (issue 16), for comparisons only
 Action server:
     ACTION_ENDPOINT_URL  default: the action_endpoint of endpoints.yml
 
@@ -48,6 +51,10 @@ BASE = ROOT / "endpoints.yml"
 GENERATED = ("action_endpoint", "tracker_store", "lock_store")
 # Rasa's SQL tracker store with an in-memory copy of recent conversations (stores/).
 TRACKER_STORE = "stores.cached_sql.CachedSQLTrackerStore"
+# Rasa's ticket lock kept in Redis with atomic scripts (stores/redis_lock.py): Rasa's own
+# `type: redis` lets two processes hold one conversation and loses messages.
+LOCK_STORE = "stores.redis_lock.RedisTicketLockStore"
+LOCK_STORES = {"atomic": LOCK_STORE, "stock": "redis"}
 
 
 class ConfigError(Exception):
@@ -103,6 +110,11 @@ def redis_settings(env: Dict[str, str]) -> Optional[dict]:
     if prefix and not prefix.isalnum():
         raise ConfigError("REDIS_KEY_PREFIX may contain letters and digits only")
     settings["key_prefix"] = prefix or None
+    kind = env.get("REDIS_LOCK_STORE") or "atomic"
+    if kind not in LOCK_STORES:
+        raise ConfigError(f"REDIS_LOCK_STORE must be one of {', '.join(LOCK_STORES)}, "
+                          f"got {kind!r}")
+    settings["type"] = LOCK_STORES[kind]
     settings["has_password"] = bool(env.get("REDIS_PASSWORD"))
     return settings
 
@@ -135,7 +147,7 @@ def render(env: Dict[str, str], base: Path = BASE) -> str:
     lines.append("")
     redis = redis_settings(env)
     if redis:
-        lines += ["lock_store:", "  type: redis", f"  url: {_q(redis['host'])}",
+        lines += ["lock_store:", f"  type: {redis['type']}", f"  url: {_q(redis['host'])}",
                   f"  port: {redis['port']}", f"  db: {redis['db']}"]
         if redis["username"]:
             lines.append(f"  username: {_q(redis['username'])}")

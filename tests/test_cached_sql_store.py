@@ -1,6 +1,7 @@
 """The cached SQL tracker store returns what Rasa's SQL tracker store returns, even when
 another process writes to the same conversation."""
 import asyncio
+import json
 import sqlite3
 
 import pytest
@@ -109,3 +110,53 @@ def test_the_cache_is_bounded(db):
         say(cached, sender, "again")
     assert len(cached._kept) == 2
     assert run(cached.retrieve("a")) is not None  # read from the database again
+
+
+def user_texts(db, sender):
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select data from events where sender_id = ? and "
+                                  "type_name = 'user' order by id", (sender,)).fetchall()
+    return [json.loads(data)["text"] for (data,) in rows]
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_two_writers_with_a_stale_view_lose_nothing(db, same_process):
+    """Defence in depth (issue 16): if the lock store ever let two holders in, the second
+    save still stores its turn (stock Rasa's count-based save drops it)."""
+    first = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=db)
+    second = first if same_process else CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=db)
+    say(first, "frank", "opening")
+    say(second, "frank", "warm-up")  # both have the conversation kept
+    a = run(first.retrieve("frank"))
+    b = run(second.retrieve("frank"))
+    a.update_with_events(turn("from A", "mooc"), DOMAIN)  # 4 events
+    b.update_with_events(turn("from B"), DOMAIN)  # 3 events: stock would store none
+    run(first.save(a))
+    run(second.save(b))
+    assert user_texts(db, "frank") == ["opening", "warm-up", "from A", "from B"]
+    # Both stores now read the conversation as the database holds it, once each event.
+    for store in (first, second):
+        tracker = run(store.retrieve("frank"))
+        assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+            "opening", "warm-up", "from A", "from B"]
+        assert len(tracker.events) == stored_rows(db, "frank")
+    say(first, "frank", "after")
+    assert user_texts(db, "frank")[-1] == "after"
+    assert stored_rows(db, "frank") == len(run(second.retrieve("frank")).events)
+
+
+def test_a_tracker_built_elsewhere_is_saved_by_identity_not_by_count(db):
+    cached, stock = stores(db)
+    say(cached, "gina", "one")
+    say(cached, "gina", "two")
+    stored = run(stock.retrieve("gina"))
+    # A tracker not handed out by this store (e.g. the HTTP API's): its stored events
+    # are recognised, only the unknown one is added, even though it is shorter.
+    from rasa.shared.core.trackers import DialogueStateTracker
+    events = [e for e in stored.events if not (isinstance(e, UserUttered) and e.text == "two")]
+    tracker = DialogueStateTracker.from_events("gina", events, DOMAIN.slots)
+    tracker.update_with_events(turn("three"), DOMAIN)
+    run(cached.save(tracker))
+    assert user_texts(db, "gina") == ["one", "two", "three"]
+    run(cached.save(tracker))  # saved again: nothing new, nothing duplicated
+    assert user_texts(db, "gina") == ["one", "two", "three"]

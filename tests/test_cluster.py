@@ -5,7 +5,9 @@ PostgreSQL database and a Redis key prefix of its own, dropped afterwards.
 One conversation's messages alternate between the replicas, directly and
 through nginx, in the middle of the recommendation form; the replies must be
 those of the same conversation held on one replica, and the PostgreSQL events
-table must hold every user message exactly once.
+table must hold every user message exactly once. Simultaneous messages of one
+conversation (100 conversations x 6 messages at once, through nginx) lose nothing, over
+two replicas and over two Sanic workers of one process (issue 16, scripts/stress_lock.py).
 """
 import json
 import secrets
@@ -21,6 +23,7 @@ from tests.stack import free_port, texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from cluster import Cluster, nginx_binary  # noqa: E402
+from stress_lock import stress, summary  # noqa: E402
 
 # Answers to the recommendation form's questions, by a fragment of the question.
 ANSWERS = {
@@ -49,29 +52,47 @@ def pg(dbname="postgres"):
     return conn
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+# Clusters started by this module: one at a time (a second one closes the first), to
+# keep the memory and CPU of the shared machine.
+STARTED = []
+
+
+def start_cluster(workdir, replicas=2, extra_env=None):
     try:
         nginx_binary()
     except RuntimeError as e:
         pytest.fail(str(e))
+    for earlier in STARTED:
+        earlier.close()
     db = f"rasa_test_{secrets.token_hex(4)}"
     env = {"DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_USER": "postgres", "DB_NAME": db,
            "DB_LOGIN_DB": "postgres", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
            "REDIS_DB": "0", "REDIS_KEY_PREFIX": f"test{secrets.token_hex(4)}",
-           "RASA_AUTH_TOKEN": TOKEN}
-    ports = unique_ports(5)
-    c = Cluster(tmp_path_factory.mktemp("cluster"), env=env, rasa_ports=ports[:2],
-                action_ports=ports[2:3], port=ports[3], action_port=ports[4])
+           "RASA_AUTH_TOKEN": TOKEN, **(extra_env or {})}
+    ports = unique_ports(replicas + 3)
+    c = Cluster(workdir, env=env, rasa_ports=ports[:replicas],
+                action_ports=ports[replicas:replicas + 1], port=ports[-2],
+                action_port=ports[-1])
     c.db = db
+    STARTED.append(c)
+    return c
+
+
+def drop_database(db):
+    conn = pg()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = start_cluster(tmp_path_factory.mktemp("cluster"))
     try:
         with c:
             yield c
     finally:
-        conn = pg()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        conn.close()
+        drop_database(c.db)
 
 
 def say(url, sender, message):
@@ -178,8 +199,45 @@ def test_http_api_needs_the_token_and_logs_never_show_it(cluster, conversations)
         assert TOKEN not in log.read_text(errors="replace"), log
 
 
+def assert_nothing_lost(report):
+    print(summary(report))
+    assert report["sent"] >= 600
+    assert report["lost"] == 0, report["examples"]
+    assert report["duplicated"] == 0, report
+    assert report["errors"] == 0 and report["empty_replies"] == 0, report
+    assert report["bad_order"] == 0, report["examples"]
+
+
+def test_simultaneous_messages_over_two_replicas_lose_nothing(cluster):
+    """Issue 16: 100 conversations, each with 6 different questions sent at the same
+    moment through nginx (2 conversations at a time). Rasa's RedisLockStore lost some
+    (scripts/stress_lock.py --lock-store stock --tracker-store stock: see README)."""
+    assert_nothing_lost(stress(cluster.url, cluster.db, rounds=100, messages=6, parallel=2,
+                               prefix="cl-stress"))
+
+
 def test_nginx_routes_around_a_stopped_replica(cluster):
     cluster.stop("rasa-1")
     for i in range(4):
         assert "Small Private Online Course" in texts(say(cluster.url, "cl-failover",
                                                           "What is a SPOC?"))
+
+
+@pytest.fixture(scope="module")
+def workers_cluster(tmp_path_factory):
+    """One `rasa run` with SANIC_WORKERS=2 behind nginx (the two-replica cluster is
+    closed first)."""
+    c = start_cluster(tmp_path_factory.mktemp("workers"), replicas=1,
+                      extra_env={"SANIC_WORKERS": "2"})
+    try:
+        with c:
+            yield c
+    finally:
+        drop_database(c.db)
+
+
+def test_simultaneous_messages_over_two_sanic_workers_lose_nothing(workers_cluster):
+    assert_nothing_lost(stress(workers_cluster.url, workers_cluster.db, rounds=100,
+                               messages=6, parallel=2, prefix="cl-workers"))
+    log = (workers_cluster.workdir / "rasa-0.log").read_text(errors="replace")
+    assert log.count("Rasa server is up and running.") == 2  # one per Sanic worker
