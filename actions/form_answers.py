@@ -132,8 +132,12 @@ def _unsure(text: str) -> bool:
 
 
 def read_all(text: str) -> Dict[str, Any]:
-    """Every slot value that `text` states, e.g. for an opening message."""
+    """Every slot value that `text` states, e.g. for an opening message. A count of one
+    is left out: outside an answer to "how many?", "one" is a determiner ("one team",
+    "in one training plan")."""
     values = {slot: read_slot(slot, text) for slot in FORM_SLOTS}
+    if values["learners"] == 1:
+        values["learners"] = None
     return {slot: value for slot, value in values.items() if value is not None}
 
 

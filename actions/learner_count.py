@@ -127,7 +127,8 @@ _SINGLE = re.compile(
 
 # Numbers followed by these words count something else than learners.
 _OTHER_UNITS = re.compile(
-    r"\s*(?:%|percent\b|trainers?\b|teachers?\b|tutors?\b|coach(?:es)?\b|teams?\b|"
+    r"\s*(?:%|percent\b|trainers?\b|teachers?\b|tutors?\b|coach(?:es)?\b|"
+    r"teams?\b(?!\s+(?:leads?|leaders?|members?|managers?)\b)|"
     r"departments?\b|services?\b|groups?\b|sessions?\b|modules?\b|courses?\b|weeks?\b|"
     r"days?\b|months?\b|years?\b|hours?\b|minutes?\b|euros?\b|dollars?\b|€|\$)"
 )
@@ -135,7 +136,8 @@ _LEARNER_NOUNS = re.compile(
     r"\s*(?:learners?|people|persons?|employees?|staff|students?|participants?|trainees?|"
     r"users?|members?|colleagues?|customers?|clients?|partners?|prospects?|experts?|"
     r"managers?|agents?|workers?|new\s+hires?|hires?|collaborators?|salespeople|"
-    r"engineers?|developers?|individuals?)\b"
+    r"engineers?|developers?|individuals?|team\s+(?:leads?|leaders?|members?|managers?)|"
+    r"leaders?|nurses?|technicians?|reps?|drivers?|accountants?|officers?|consultants?)\b"
 )
 
 

@@ -178,7 +178,7 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         return any(not self._known_in_subject(word) for word in words)
 
     def _known_in_subject(self, word: Text) -> bool:
-        if word in self.subject_vocabulary or len(word) <= 3:
+        if word in self.subject_vocabulary or len(word) <= 2:
             return True
         swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
         if any(swapped in self.subject_vocabulary for swapped in swaps):

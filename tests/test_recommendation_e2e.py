@@ -87,3 +87,73 @@ def test_start_over_forgets_the_answers(bot):
     dialog.say("our employees")
     reply = dialog.say("let's start over")
     assert "start over" in reply and asked(reply) == ["audience"]
+
+
+# --- Issue 10's failure classes, each with a phrasing not used anywhere else ---------
+
+def start(bot, name: str, *answers: str) -> Dialog:
+    """A dialog started with a recommendation request and the given first answers."""
+    dialog = Dialog(bot, name)
+    dialog.say("help me pick a training format")
+    for answer in answers:
+        dialog.say(answer)
+    return dialog
+
+
+def test_class0_unreadable_learner_counts_never_crash(bot):
+    dialog = start(bot, "class0-no-crash", "our employees")
+    reply = dialog.say("a bunch")
+    assert "Sorry, I need a number of learners" in reply and "went wrong" not in reply
+    reply = dialog.say("no clue honestly")
+    assert "leave that one open" in reply and asked(reply) == ["goal"]
+    dialog.save()
+
+
+def test_class1_answers_with_an_explanation_are_read(bot):
+    dialog = start(bot, "class1-explanations", "our employees", "about 300", "onboarding",
+                   "no", "nope, all online")
+    reply = dialog.say("yes, our HR team records its own tutorials")
+    assert asked(reply) == ["open_to_all"]
+    dialog.save()
+
+
+def test_class2_a_format_word_answers_private_or_open(bot):
+    dialog = start(bot, "class2-format-word", "customers", "2000", "loyalty", "no", "no",
+                   "we do")
+    assert "I recommend an internal COOC" in dialog.say("internal")
+    dialog.save()
+
+
+def test_class3_keep_going_does_not_stop_the_dialog(bot):
+    dialog = start(bot, "class3-keep-going", "our employees")
+    reply = dialog.say("keep going")
+    assert "stopped" not in reply and asked(reply) == ["learners"]
+    assert asked(dialog.say("40")) == ["goal"]
+    dialog.save()
+
+
+def test_class4_a_goal_in_the_users_words(bot):
+    dialog = start(bot, "class4-own-goal", "our employees", "150")
+    reply = dialog.say("teach them Power BI")
+    assert "Here is how they differ" not in reply and asked(reply) == ["coaching"]
+    dialog.save()
+
+
+@pytest.mark.parametrize("question", ["who painted the Sistine Chapel?",
+                                      "what does CSS stand for"])
+def test_class5_off_subject_questions_are_declined(bot, question):
+    dialog = Dialog(bot, f"class5-{len(question)}")
+    assert dialog.say(question).startswith("Sorry, I can't help with that.")
+
+
+def test_class6_a_comparison_with_a_need_compares_then_starts_from_it(bot):
+    dialog = Dialog(bot, "class6-comparison-and-need")
+    reply = dialog.say("MOOC or SPOC, for coaching 10 team leads?")
+    assert "Here is how they differ" in reply and "Noted:" in reply
+    assert asked(reply) and asked(reply)[-1] not in ("audience", "learners", "coaching")
+    dialog.save()
+
+
+def test_class7_asking_for_a_person_is_understood(bot):
+    dialog = Dialog(bot, "class7-person")
+    assert "can't put you through to a person" in dialog.say("could I speak with a real person?")
