@@ -16,7 +16,8 @@ no format, has no word about training (`subject_words` in config.yml, matched as
 beginnings: "train" covers "trainees") and uses a word never seen in an in-subject
 example (nor a near spelling of one, so typos pass) is about something else, and
 becomes `out_of_scope`. A message naming a format is never off-subject: when DIET says
-`out_of_scope` for it, the next intent of its ranking is taken.
+`out_of_scope` for it, the next intent of its ranking is taken, and when DIET is unsure
+its best guess is taken from FORMAT_GUESS_CONFIDENCE on.
 
 3. A message that describes a training need is a recommendation request: "museum here,
 want to teach art history to anyone for free online" came out as `ask_history`, "I need
@@ -49,6 +50,10 @@ VOCABULARY_FILE = "vocabulary.json"
 SUBJECT_VOCABULARY_FILE = "subject_vocabulary.json"
 OUT_OF_SCOPE = "out_of_scope"
 RECOMMENDATION = "request_recommendation"
+# A message naming a format is about the subject: when DIET is unsure (below the
+# FallbackClassifier's 0.5), its best guess from this confidence on is taken rather than
+# a request to rephrase (on the held-out set, 5 of 5 such guesses were right).
+FORMAT_GUESS_CONFIDENCE = 0.3
 # Intents a training need never overrides: requests, answers and comparisons.
 NOT_A_NEED = {RECOMMENDATION, "compare_formats", "cancel", "start_over", "human_handoff",
               "affirm", "deny", "inform", "goodbye", "thank"}
@@ -129,6 +134,8 @@ class SubjectCheck(GraphComponent, IntentClassifier):
                 self._set_intent(message, OUT_OF_SCOPE)
             elif self._intent(message) == OUT_OF_SCOPE and self._names_format(message):
                 self._take_next_intent(message)
+            elif self._intent(message) == DEFAULT_NLU_FALLBACK_INTENT_NAME and self._names_format(message):
+                self._take_next_intent(message, min_confidence=FORMAT_GUESS_CONFIDENCE)
         return messages
 
     @staticmethod
@@ -148,10 +155,10 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         return any(e.get("entity") == "format" for e in message.get(ENTITIES) or [])
 
     @staticmethod
-    def _take_next_intent(message: Message) -> None:
+    def _take_next_intent(message: Message, min_confidence: float = 0.0) -> None:
         ranking = [i for i in message.get(INTENT_RANKING_KEY) or []
                    if i.get(INTENT_NAME_KEY) not in (OUT_OF_SCOPE, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
-        if ranking:
+        if ranking and ranking[0].get(PREDICTED_CONFIDENCE_KEY, 0) >= min_confidence:
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
 
     def _states_a_training_need(self, message: Message) -> bool:

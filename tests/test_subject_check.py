@@ -101,3 +101,17 @@ def test_a_message_stating_a_training_need_asks_for_a_recommendation(component, 
                                   "book a training room for Thursday"])
 def test_learning_or_a_training_room_alone_is_no_training_need(component, text):
     assert parse(component, text, "out_of_scope") != "request_recommendation"
+
+
+def test_an_unsure_message_naming_a_format_takes_the_best_guess(component):
+    def parse_ranked(second_confidence):
+        message = Message({"text": "how crowded do MOOCs get",
+                           "intent": {"name": "nlu_fallback", "confidence": 0.5},
+                           "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
+                                              {"name": "ask_group_size",
+                                               "confidence": second_confidence}],
+                           "entities": [{"entity": "format", "value": "mooc"}]})
+        tokenizer.process([message])
+        return component.process([message])[0].get("intent")["name"]
+    assert parse_ranked(0.46) == "ask_group_size"
+    assert parse_ranked(0.2) == "nlu_fallback"
