@@ -130,6 +130,7 @@ _OTHER_UNITS = re.compile(
     r"\s*(?:%|percent\b|trainers?\b|teachers?\b|tutors?\b|coach(?:es)?\b|"
     r"teams?\b(?!\s+(?:leads?|leaders?|members?|managers?)\b)|"
     r"departments?\b|services?\b|groups?\b|sessions?\b|modules?\b|courses?\b|weeks?\b|"
+    r"formats?\b|types?\b|kinds?\b|options?\b|times?\b|"
     r"days?\b|months?\b|years?\b|hours?\b|minutes?\b|euros?\b|dollars?\b|€|\$)"
 )
 _LEARNER_NOUNS = re.compile(

@@ -57,6 +57,11 @@ FORMAT_GUESS_CONFIDENCE = 0.3
 # Intents a training need never overrides: requests, answers and comparisons.
 NOT_A_NEED = {RECOMMENDATION, "compare_formats", "cancel", "start_over", "human_handoff",
               "affirm", "deny", "inform", "goodbye", "thank"}
+# A confident DIET prediction of a format question stands when the message is phrased as
+# a question; a statement ("museum here, want to teach art history") is a need.
+CONFIDENT = 0.8
+QUESTION = re.compile(r"\?|^\W*(what|what's|how|who|why|when|where|which|can|could|is|are|"
+                      r"does|do|should|would|will)\b", re.IGNORECASE)
 # "we want / need / are thinking about / are planning ... a course".
 INTENTION = re.compile(r"\b(want|wants|need|needs|looking for|thinking (about|of)|planning|"
                        r"plan to|would like|'d like|going to|have to|help me|help us)\b",
@@ -166,6 +171,10 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         if (self._intent(message) in NOT_A_NEED or text.startswith("/")
                 or self._names_format(message)):
             return False
+        confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY, 0)
+        if (self._intent(message) in TOPIC_INTENTS and confidence >= CONFIDENT
+                and QUESTION.search(text)):
+            return False  # "do we need to stick to one type of course, or can we mix them?"
         if not self.need_words & set(_words(message)):
             return False
         if INTENTION.search(text):
