@@ -5,6 +5,7 @@ Matching is case-insensitive on whole words; when phrases of several values appe
 the longest phrase wins ("public sector employees" is about employees, "no
 face-to-face" is a no), and on equal length the one written first in the file.
 """
+import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +36,32 @@ def load() -> Dict[str, Any]:
 
 def _normalise(text: str) -> str:
     # Curly apostrophes from phones and Word, so "don’t" matches "don't".
-    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
+    text = " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
+    return re.sub(r"[a-z]{5,}", lambda m: _spelling(m.group(0)), text)
+
+
+# A word of five letters or more this close (difflib ratio) to a word of the phrases is
+# read as that word: "genral public", "knowlege", "emplyees".
+TYPO_SIMILARITY = 0.85
+
+
+def _spelling(word: str) -> str:
+    words = _phrase_words()
+    if word in words:
+        return word
+    close = difflib.get_close_matches(word, words, n=1, cutoff=TYPO_SIMILARITY)
+    return close[0] if close else word
+
+
+@lru_cache(maxsize=1)
+def _phrase_words() -> List[str]:
+    """Every word of five letters or more in the answer phrases of form_answers.yml."""
+    data = load()
+    sections = [data[slot] for slot in FORM_SLOTS if slot != "learners"]
+    sections += [data["when_asked"]["open_to_all"], data["any_question"]]
+    words = {word for section in sections for phrases in section.values()
+             for phrase in phrases for word in re.findall(r"[a-z]{5,}", str(phrase).lower())}
+    return sorted(words)
 
 
 def _find(text: str, phrase: Any) -> int:

@@ -19,6 +19,7 @@ said (possibly 0, negative or huge); ``validate_learner_count`` judges it.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -151,8 +152,26 @@ def _to_int(number: float) -> Tuple[int, bool]:
     return rounded, rounded != number
 
 
+# Number words a typo may hide ("a few thousnd", "hundret"): a word of six letters or
+# more this close to one of them (difflib ratio) is read as it.
+NUMBER_WORDS = ("thousand", "thousands", "hundred", "hundreds", "million", "millions",
+                "dozen", "dozens", "several", "couple", "twenty", "thirty", "forty", "fifty",
+                "sixty", "seventy", "eighty", "ninety", "fifteen", "twelve", "eleven")
+TYPO_SIMILARITY = 0.85
+
+
+def _fix_number_typos(s: str) -> str:
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        if len(word) < 6 or word in NUMBER_WORDS:
+            return word
+        close = difflib.get_close_matches(word, NUMBER_WORDS, n=1, cutoff=TYPO_SIMILARITY)
+        return close[0] if close else word
+    return re.sub(r"[a-z]+", fix, s)
+
+
 def _normalise(text: str) -> str:
-    s = text.lower()
+    s = _fix_number_typos(text.lower())
     s = re.sub(r"[\u2010-\u2015\u2212]", "-", s)  # unicode dashes and minus sign
     s = s.replace("\u00a0", " ").replace("\u202f", " ")
     # Thousands separators: "1,500,000" and "1.500" (three digits after the dot

@@ -50,6 +50,12 @@ def test_opening_messages_fill_what_they_state(text, expected):
     ("goal", "a free course", None),
     ("coaching", "they don't really need coaching", False),
     ("face_to_face", "no face-to-face, just online", False),
+    # Typos of the phrases' words are read as those words.
+    ("audience", "the genral public", "public"),
+    ("audience", "our emplyees", "employees"),
+    ("goal", "share knowlege with everyone", "free_knowledge"),
+    ("learners", "a few thousnd", 3000),
+    ("learners", "a couple hundret", 200),
     ("audience", "hmm", None),
     ("learners", "twelve", 12),
     ("learners", "between 10 and 20", 20),
