@@ -35,7 +35,7 @@ run: install train
 	scripts/run
 
 # Rasa replicas + action servers behind nginx, PostgreSQL tracker store, Redis lock
-# store (README).
+# store (docs/production.md).
 run-cluster: install train system-packages
 	scripts/run-cluster
 
@@ -54,7 +54,7 @@ test-cluster: install train system-packages
 nlu-report: install
 	$(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 5 --out results/cross-validation
 
-# The project against Rasa's starter bot (README, Performance); BENCH_ARGS=--quick for a short run.
+# The project against Rasa's starter bot (docs/performance.md); BENCH_ARGS=--quick for a short run.
 bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 

@@ -45,6 +45,7 @@ def _normalise(text: str) -> str:
 TYPO_SIMILARITY = 0.85
 
 
+@lru_cache(maxsize=4096)  # _normalise runs once per slot read: look each word up once
 def _spelling(word: str) -> str:
     words = _phrase_words()
     if word in words:

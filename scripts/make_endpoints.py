@@ -227,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"make_endpoints: {problem}", file=sys.stderr)
             if time.monotonic() >= deadline:
                 print("make_endpoints: giving up; start the service(s) above or fix "
-                      "DB_*/REDIS_* (see README).", file=sys.stderr)
+                      "DB_*/REDIS_* (see docs/production.md).", file=sys.stderr)
                 return 2
             time.sleep(2)
     return 0
