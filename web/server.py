@@ -1,10 +1,13 @@
 """Serves the intranet chat page: the files in web/public/ plus deep-chat's bundle.
 
-Standard library only. Routes (GET and HEAD, nothing else):
+Standard library only, but for the insights (SQLAlchemy, one of Rasa's dependencies).
+Routes (GET and HEAD, nothing else):
   /                      web/public/index.html
   /<file>                a file directly inside web/public/ (no sub-folders)
   /vendor/deep-chat.js   node_modules/deep-chat/dist/deepChat.bundle.js (installed by `make install`)
   /env.js                where the browser reaches Rasa, generated from the environment
+  /insights, /insights.json, /insights.csv, POST /insights/sign-in
+                         the training team's insights (insights/web.py, docs/insights.md)
 
 Environment:
   WEB_HOST, WEB_PORT  where to listen (default 127.0.0.1:8080); --host/--port override them.
@@ -26,12 +29,17 @@ from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the insights package
 PUBLIC = ROOT / "web" / "public"
 DEEP_CHAT = ROOT / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
          ".json": "application/json", ".ico": "image/x-icon"}
 COMPRESSIBLE = (".html", ".js", ".css", ".svg", ".json")
+INSIGHTS_PATHS = ("/insights", "/insights.json", "/insights.csv", "/insights/sign-in")
+# The insights page has no script; its only form posts to this server.
+INSIGHTS_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def origin_of(url: str) -> str:
@@ -45,6 +53,7 @@ class WidgetHandler(BaseHTTPRequestHandler):
     rasa_url: Optional[str] = None
     rasa_port = 5005
     cors_origins: Tuple[str, ...] = ()
+    insights = None  # insights.web.Insights, set by main()
     _gzip_cache: Dict[Tuple[Path, float], bytes] = {}
 
     def version_string(self) -> str:
@@ -57,8 +66,19 @@ class WidgetHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(head=True)
 
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path != "/insights/sign-in":
+            return self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method ('POST')")
+        raw = self.headers.get("Content-Length") or "0"
+        length = int(raw) if raw.isdigit() else -1
+        if not 0 <= length <= 4096:
+            return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Too large\n", ".txt", False)
+        self._serve_insights(head=False, body=self.rfile.read(length))
+
     def _serve(self, head: bool) -> None:
         path = urlsplit(self.path).path
+        if path in INSIGHTS_PATHS and self.insights is not None:
+            return self._serve_insights(head)
         if path == "/env.js":
             body = f"export default {json.dumps({'rasaUrl': self._rasa_url()})};\n".encode()
             return self._send(HTTPStatus.OK, body, ".js", head)
@@ -71,6 +91,23 @@ class WidgetHandler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.NOT_MODIFIED, b"", file.suffix, True, etag=etag)
         body = file.read_bytes()
         self._send(HTTPStatus.OK, body, file.suffix, head, etag=etag, cache_key=(file, stat.st_mtime))
+
+    def _serve_insights(self, head: bool, body: bytes = b"") -> None:
+        parts = urlsplit(self.path)
+        answer = self.insights.handle(self.command, parts.path, parts.query,
+                                      self.client_address[0], self.headers, body)
+        self.send_response(answer.status)
+        self.send_header("Content-Type", f"{answer.content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", INSIGHTS_CSP)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(answer.body)
 
     def _resolve(self, path: str) -> Optional[Path]:
         if path == "/vendor/deep-chat.js":
@@ -150,6 +187,9 @@ def main(argv=None) -> None:
     WidgetHandler.rasa_url = os.environ.get("RASA_URL") or None
     WidgetHandler.rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     WidgetHandler.cors_origins = origins
+    from insights.web import Insights
+    WidgetHandler.insights = Insights()
+    WidgetHandler.insights.start_background_refresh()
     httpd = ThreadingHTTPServer((args.host, args.port), WidgetHandler)
     httpd.daemon_threads = True
     print(f"Chat page: http://{args.host}:{args.port}/", flush=True)

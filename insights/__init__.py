@@ -1,0 +1,10 @@
+"""Insights for the training team: what the assistant is asked, what went unanswered,
+what it recommended (docs/insights.md).
+
+  settings.py  where the tracker store is, and the privacy settings (environment)
+  summary.py   the summary tables kept in the tracker store's database, updated
+               incrementally from the new rows of Rasa's `events` table
+  report.py    the figures of a window of days, as a dict (/insights.json) and CSV
+  page.py      the page a training manager opens (HTML with server-side SVG charts)
+  web.py       the routes web/server.py serves, with their access rules
+"""
