@@ -17,6 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
@@ -99,6 +100,10 @@ class Insights:
         return self.settings.token if self.settings else None
 
     def _engine(self) -> sa.engine.Engine:
+        url = self.settings.db_url
+        if url.get_backend_name() == "sqlite" and not Path(url.database).exists():
+            raise NoStore("The tracker store has no conversations yet (no database file): "
+                          "talk to the assistant first.")  # and don't create the file
         if self.engine is None:
             self.engine = sa.create_engine(self.settings.db_url, pool_pre_ping=True,
                                            connect_args=self._connect_args())
