@@ -71,6 +71,8 @@ UNANSWERED_ACTIONS = {
 # tests/test_insights.py checks that the reply still contains it.
 SILENT_MARKER = "the article I learned from doesn't say"
 CANCEL_ACTION = "action_deactivate_loop"
+# The slots whose values the summary follows.
+SLOTS = ("format", "topic", "face_to_face", "requested_slot", "recommended_format")
 FORM = "recommendation_form"
 
 # Where a conversation came from: Rasa's input channel, and the chat page's sender ids
@@ -169,7 +171,7 @@ class _Batch:
                 self.add(self.day(ts), "funnel", "cancelled")
                 state.pop("run")
         elif kind == "bot":
-            if row.data and SILENT_MARKER in row.data:
+            if row.silent:
                 self.mark_unanswered(state, "not in the article")
         elif kind == "slot":
             self._slot(row, state, ts)
@@ -210,7 +212,7 @@ class _Batch:
 
     def _slot(self, row: Any, state: dict, ts: float) -> None:
         name = row.action_name
-        if name not in ("format", "topic", "face_to_face", "requested_slot", "recommended_format"):
+        if name not in SLOTS:
             return
         value = json.loads(row.data or "{}").get("value")
         if name == "format":
@@ -231,6 +233,20 @@ class _Batch:
             if run:
                 self.add(day, "funnel", "recommended")
                 self.add(day, "turns_to_recommendation", str(run["turns"]))
+
+
+# The new events, with `data` only where it is read (most rows need their names only).
+_NEEDS_DATA = sa.or_(EVENTS.c.type_name == "user",
+                     sa.and_(EVENTS.c.type_name == "slot", EVENTS.c.action_name.in_(SLOTS)))
+_NEW_EVENTS = (
+    sa.select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp,
+              EVENTS.c.intent_name, EVENTS.c.action_name,
+              sa.case((_NEEDS_DATA, EVENTS.c.data), else_=None).label("data"),
+              sa.case((sa.and_(EVENTS.c.type_name == "bot",
+                               EVENTS.c.data.like(f"%{SILENT_MARKER}%")), 1),
+                      else_=0).label("silent"))
+    .where(EVENTS.c.id > sa.bindparam("last_id")).order_by(EVENTS.c.id)
+    .limit(sa.bindparam("batch")))
 
 
 def _settled(rows: List[Any], last_id: int, now: float) -> List[Any]:
@@ -285,10 +301,7 @@ def _refresh_batch(engine: sa.engine.Engine, format_names: Dict[str, str], days_
                    batch: int) -> bool:
     with engine.connect() as conn:
         last_id = conn.execute(sa.select(PROGRESS.c.last_event_id)).scalar() or 0
-        rows = conn.execute(
-            sa.select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp,
-                      EVENTS.c.intent_name, EVENTS.c.action_name, EVENTS.c.data)
-            .where(EVENTS.c.id > last_id).order_by(EVENTS.c.id).limit(batch)).fetchall()
+        rows = conn.execute(_NEW_EVENTS, {"last_id": last_id, "batch": batch}).fetchall()
         full = len(rows) == batch
         rows = _settled(rows, last_id, time.time())
         if not rows:
@@ -334,10 +347,10 @@ class _Conflict(Exception):
 
 
 def refresh_quietly(engine: sa.engine.Engine, format_names: Dict[str, str], days_kept: int,
-                    budget_seconds: float = 1.0) -> bool:
+                    budget_seconds: float = 1.0, batch: int = BATCH) -> bool:
     """refresh(), where another process refreshing at the same time is not an error."""
     try:
-        return refresh(engine, format_names, days_kept, budget_seconds)
+        return refresh(engine, format_names, days_kept, budget_seconds, batch)
     except _Conflict:
         return False
     except sa.exc.OperationalError as e:

@@ -31,7 +31,8 @@ COOKIE = "insights_session"
 DEFAULT_DAYS = 30
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 # A request summarises new events for at most this long; a background thread does the rest.
-REQUEST_REFRESH_SECONDS = 1.0
+REQUEST_REFRESH_SECONDS = 0.5
+REQUEST_REFRESH_BATCH = 5000
 BACKGROUND_REFRESH_SECONDS = 5.0
 
 
@@ -120,10 +121,10 @@ class Insights:
         return {"timeout": 10} if self.settings.db_url.get_backend_name() == "sqlite" \
             else {"connect_timeout": 5}
 
-    def refresh(self, seconds: float) -> bool:
+    def refresh(self, seconds: float, batch: int = summary.BATCH) -> bool:
         with self.lock:
             return summary.refresh_quietly(self._engine(), report.format_names(),
-                                           self.settings.days_kept, seconds)
+                                           self.settings.days_kept, seconds, batch)
 
     def start_background_refresh(self) -> None:
         """Keeps the summary current (and catches up a big store) between requests."""
@@ -178,7 +179,7 @@ class Insights:
             return _json(HTTPStatus.BAD_REQUEST, {"error": problem}) if path != "/insights" \
                 else Response(HTTPStatus.BAD_REQUEST, page.message_page("Bad request", problem),
                               "text/html", {})
-        up_to_date = self.refresh(REQUEST_REFRESH_SECONDS)
+        up_to_date = self.refresh(REQUEST_REFRESH_SECONDS, REQUEST_REFRESH_BATCH)
         data = report.build(self._engine(), days, self.settings.keep_texts, up_to_date)
         if path == "/insights.json":
             return _json(HTTPStatus.OK, data)
