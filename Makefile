@@ -7,7 +7,7 @@ MODEL := models/assistant.tar.gz
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
-.PHONY: install system-packages train run run-cluster shell test test-cluster validate test-stories nlu-report bench lock clean
+.PHONY: install system-packages train run run-cluster shell test test-cluster validate test-stories nlu-report bench bench-insights lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
@@ -57,6 +57,10 @@ nlu-report: install
 # The project against Rasa's starter bot (docs/performance.md); BENCH_ARGS=--quick for a short run.
 bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# The insights page and JSON over a store of 100,000 conversations (docs/insights.md).
+bench-insights: install
+	$(BIN)/python scripts/bench_insights.py $(BENCH_ARGS)
 
 system-packages:
 	@scripts/install-system-packages

@@ -22,7 +22,7 @@ nav a[aria-current]{background:#1f4e99;color:#fff}
 .kpi b{display:block;font-size:1.7rem}.kpi span{color:#5a6473;font-size:.9rem}
 section{background:#fff;border-radius:10px;padding:14px;margin:0 0 14px;box-shadow:0 1px 3px rgba(20,33,61,.12)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:14px}
-.grid section{margin:0}
+.grid{margin:0 0 14px}.grid section{margin:0}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e7ee;vertical-align:top}
@@ -104,7 +104,7 @@ def stacked_bars(days: List[str], series: Dict[str, List[int]], title: str) -> s
 
 def hbars(items: List[tuple], title: str, colour: str = COLOURS[0]) -> str:
     """One horizontal bar per (label, value)."""
-    row, label_w, width = 26, 170, 640
+    row, label_w, width = 24, 170, 900
     top = max([v for _, v in items] + [1])
     height = row * max(len(items), 1) + 4
     parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
@@ -119,11 +119,13 @@ def hbars(items: List[tuple], title: str, colour: str = COLOURS[0]) -> str:
     return "".join(parts)
 
 
-def _table(header: List[str], rows: List[List[Any]], numeric_from: int = 1) -> str:
-    head = "".join(f'<th class="{"n" if i >= numeric_from else ""}">{escape(str(h))}</th>'
+def _table(header: List[str], rows: List[List[Any]], numeric: Sequence[int] = ()) -> str:
+    """Numbers right-aligned: the columns in `numeric`, else all but the first."""
+    numeric = set(numeric or range(1, len(header)))
+    head = "".join(f'<th class="{"n" if i in numeric else ""}">{escape(str(h))}</th>'
                    for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(
-        f'<td class="{"n" if i >= numeric_from else ""}">{escape(str(c))}</td>'
+        f'<td class="{"n" if i in numeric else ""}">{escape(str(c))}</td>'
         for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -167,7 +169,7 @@ def render(data: Dict[str, Any], days_kept: int) -> bytes:
         unanswered = _table(["message", "reply", "times", "last seen", "what to edit"],
                             [[u["text"], KIND_LABELS.get(u["kind"], u["kind"]), u["count"],
                               u["last_seen"], u["edit"]] for u in data["unanswered"][:50]],
-                            numeric_from=2)
+                            numeric=(2,))
         more = data["unanswered_groups"] - min(len(data["unanswered"]), 50)
         if more > 0:
             unanswered += f'<p class="note">{more} more groups in the CSV (the first 200).</p>'
@@ -194,8 +196,7 @@ def render(data: Dict[str, Any], days_kept: int) -> bytes:
 <section id="channels"><h2>By channel {_csv("channels", days)}</h2>{channels}</section>
 <section id="unanswered-list"><h2>Unanswered: the to-do list for data/ {_csv("unanswered", days)}</h2>
 <p class="note">Messages that got "Sorry, I didn't get that", the off-subject reply or "the article
-doesn't say", grouped when they use the same words. Recommendation requests:
-{data['recommendation_requests']}.</p>{unanswered}</section>
+doesn't say", grouped when they use the same words.</p>{unanswered}</section>
 <section id="asks"><h2>What people ask {_csv("asks", days)}</h2>
 <p class="note">Questions by topic and format (a follow-up counts for the format discussed).</p>{asks}</section>
 <div class="grid">
@@ -203,8 +204,8 @@ doesn't say", grouped when they use the same words. Recommendation requests:
 <section id="recommendations"><h2>Recommendations by format {_csv("recommendations", days)}</h2>{recs}</section>
 </div>
 <section id="funnel"><h2>The guided dialog {_csv("funnel", days)}</h2>
-<p class="note">How many dialogs started, reached each question, ended with a recommendation or
-were stopped. Median messages from the start to a recommendation: {"–" if median is None else f"{median:g}"}.</p>
+<p class="note">Recommendation requests: {data['recommendation_requests']}. How many dialogs
+started, reached each question, ended with a recommendation or were stopped. Median messages from the start to a recommendation: {"–" if median is None else f"{median:g}"}.</p>
 {funnel}</section>
 <p class="note">No sender ids are shown or kept here (conversations are counted by a hash).
 Message texts appear only in the unanswered list{"" if data["texts_shown"] else " (switched off)"};

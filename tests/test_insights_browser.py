@@ -1,0 +1,62 @@
+"""The insights page in Debian's Chromium, on the tracker store of a real Rasa stack that
+held conversations over REST (tests/stack.py starts it, web/server.py reads its store)."""
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from tests.stack import RasaStack, texts
+from tests.test_insights_web import web_server
+from tests.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+GIBBERISH = "xqzj vvkp blorf"
+
+
+@pytest.fixture(scope="module")
+def stack_with_conversations(tmp_path_factory):
+    with RasaStack(tmp_path_factory.mktemp("insights-browser")) as rasa:
+        web_sender = "web-" + "ab12" * 8  # as the chat page names its conversations
+        assert "Small Private Online Course" in texts(rasa.say(web_sender, "What is a SPOC?"))
+        assert "didn't get that" in texts(rasa.say(web_sender, GIBBERISH))
+        rasa.say("api-client-1", "/request_recommendation")  # the guided dialog starts
+        assert "Massive Open Online Course" in texts(rasa.say("api-client-1", "What is a MOOC?"))
+        yield rasa
+
+
+def test_page_shows_the_conversations_held(stack_with_conversations):
+    stack = stack_with_conversations
+    with web_server(stack.workdir / "endpoints.yml") as url:
+        data = requests.get(url + "/insights.json", timeout=30).json()
+        assert data["conversations"] == 2 and data["user_messages"] == 4
+        assert data["by_channel"] == {"web": {"conversations": 1, "user_messages": 2},
+                                      "REST": {"conversations": 1, "user_messages": 2}}
+        assert [(u["text"], u["count"]) for u in data["unanswered"]] == [(GIBBERISH, 1)]
+        assert data["funnel"][0] == {"step": "started", "count": 1}
+        assert data["asks"]["definition"] == {"MOOC": 1, "SPOC": 1}
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                for width, name in ((1200, "insights-laptop.png"), (390, "insights-phone.png")):
+                    page = browser.new_page(viewport={"width": width, "height": 900})
+                    errors = []
+                    page.on("pageerror", lambda e: errors.append(str(e)))
+                    page.goto(url + "/insights")
+                    expect(page.locator("h1")).to_have_text("Assistant insights")
+                    expect(page.locator("#kpi-conversations b")).to_have_text("2")
+                    expect(page.locator("#kpi-user-messages b")).to_have_text("4")
+                    expect(page.locator("#kpi-unanswered b")).to_have_text("1")
+                    row = page.locator("#unanswered-list tbody tr")
+                    expect(row).to_have_count(1)
+                    expect(row.locator("td").first).to_have_text(GIBBERISH)
+                    expect(page.locator("#channels tbody tr")).to_have_text(
+                        ["REST 1 2", "web 1 2"], use_inner_text=True)
+                    expect(page.locator("#conversations svg rect")).not_to_have_count(0)
+                    # Readable on a phone: nothing wider than the screen but the tables'
+                    # own scrolling boxes.
+                    assert page.evaluate("document.documentElement.scrollWidth") <= width
+                    page.screenshot(path=str(SHOTS / name), full_page=True)
+                    assert not errors
+                    page.close()
+            finally:
+                browser.close()
