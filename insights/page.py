@@ -28,7 +28,11 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e7ee;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 svg{width:100%;height:auto;display:block}
-svg text{font-size:11px;fill:#5a6473}
+svg text{font-size:17px;fill:#5a6473}
+.hbar{display:grid;grid-template-columns:minmax(90px,30%) 1fr 3.5em;gap:8px;align-items:center;margin:4px 0;font-size:.9rem}
+.hbar span:first-child{text-align:right;color:#3a4350}.hbar b{font-weight:600}
+.track i{display:block;height:16px;border-radius:3px;min-width:1px}
+table.wide{min-width:560px}
 .legend{display:flex;flex-wrap:wrap;gap:10px;font-size:.85rem;margin:6px 0}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 .csv{font-size:.85rem;float:right}
@@ -73,17 +77,17 @@ def _legend(colours: Dict[str, str]) -> str:
 
 def stacked_bars(days: List[str], series: Dict[str, List[int]], title: str) -> str:
     """Columns per day, stacked by series (e.g. channels)."""
-    width, height, left, bottom = 640, 200, 34, 22
+    width, height, left, bottom = 640, 240, 46, 30
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     top = max(totals + [1])
     colours = _colours(list(series))
     step = (width - left) / max(len(days), 1)
     bar = max(step * 0.75, 1)
-    scale = (height - bottom - 10) / top
+    scale = (height - bottom - 14) / top
     parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#c5ccd6"/>',
-             f'<text x="{left - 4}" y="14" text-anchor="end">{top}</text>',
-             f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end">0</text>']
+             f'<text x="{left - 6}" y="18" text-anchor="end">{top}</text>',
+             f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end">0</text>']
     for i, day in enumerate(days):
         y = height - bottom
         x = left + i * step + (step - bar) / 2
@@ -103,23 +107,17 @@ def stacked_bars(days: List[str], series: Dict[str, List[int]], title: str) -> s
 
 
 def hbars(items: List[tuple], title: str, colour: str = COLOURS[0]) -> str:
-    """One horizontal bar per (label, value)."""
-    row, label_w, width = 24, 170, 900
+    """One horizontal bar per (label, value), in HTML so its text reads at any width."""
     top = max([v for _, v in items] + [1])
-    height = row * max(len(items), 1) + 4
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
-    for i, (label, value) in enumerate(items):
-        y = i * row + 4
-        w = (width - label_w - 50) * value / top
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
-                     f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row - 8}" rx="3" fill="{colour}">'
-                     f'<title>{escape(label)}: {value}</title></rect>'
-                     f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{value}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    rows = "".join(
+        f'<div class="hbar"><span>{escape(label)}</span><span class="track">'
+        f'<i style="width:{100 * value / top:.1f}%;background:{colour}"></i></span>'
+        f'<b>{value}</b></div>' for label, value in items)
+    return f'<div role="img" aria-label="{escape(title)}">{rows}</div>'
 
 
-def _table(header: List[str], rows: List[List[Any]], numeric: Sequence[int] = ()) -> str:
+def _table(header: List[str], rows: List[List[Any]], numeric: Sequence[int] = (),
+           wide: bool = False) -> str:
     """Numbers right-aligned: the columns in `numeric`, else all but the first."""
     numeric = set(numeric or range(1, len(header)))
     head = "".join(f'<th class="{"n" if i in numeric else ""}">{escape(str(h))}</th>'
@@ -127,7 +125,8 @@ def _table(header: List[str], rows: List[List[Any]], numeric: Sequence[int] = ()
     body = "".join("<tr>" + "".join(
         f'<td class="{"n" if i in numeric else ""}">{escape(str(c))}</td>'
         for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    attrs = ' class="wide"' if wide else ""
+    return f'<div class="scroll"><table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _csv(name: str, days: int) -> str:
@@ -169,7 +168,7 @@ def render(data: Dict[str, Any], days_kept: int) -> bytes:
         unanswered = _table(["message", "reply", "times", "last seen", "what to edit"],
                             [[u["text"], KIND_LABELS.get(u["kind"], u["kind"]), u["count"],
                               u["last_seen"], u["edit"]] for u in data["unanswered"][:50]],
-                            numeric=(2,))
+                            numeric=(2,), wide=True)
         more = data["unanswered_groups"] - min(len(data["unanswered"]), 50)
         if more > 0:
             unanswered += f'<p class="note">{more} more groups in the CSV (the first 200).</p>'
