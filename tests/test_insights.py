@@ -1,5 +1,6 @@
 """The insights' figures (insights/), on a small hand-made tracker store with known counts."""
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -231,3 +232,35 @@ def test_settings_follow_the_tracker_store(tmp_path):
     assert isinstance(settings, Settings) and not settings.keep_texts
     assert settings.days_kept == 14 and settings.token == "t"
     assert settings.db_url.database.endswith("/rasa_tracker.db")
+
+
+@pytest.fixture
+def postgres_engine():
+    """The hand-made store in a database of its own on the shared PostgreSQL."""
+    import psycopg2
+
+    name = f"insights_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    engine = sa.create_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
+    try:
+        create_events_table(engine)
+        insert(engine, rows_in_id_order(hand_made_conversations()))
+        summary.create_tables(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()
+
+
+def test_the_same_counts_on_postgresql(postgres_engine, engine):
+    summarise(engine)
+    summarise(postgres_engine, batch=11)
+    summarise(postgres_engine)  # nothing new: nothing counted twice
+    on_sqlite, on_postgres = report.build(engine, 90), report.build(postgres_engine, 90)
+    assert on_postgres["conversations"] == 8
+    for key in ("conversations", "user_messages", "by_channel", "recommendations", "asks",
+                "funnel", "comparisons", "median_turns_to_recommendation", "unanswered"):
+        assert on_postgres[key] == on_sqlite[key], key
