@@ -26,7 +26,7 @@ section{background:#fff;border-radius:10px;padding:14px;margin:0 0 14px;box-shad
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e7ee;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 svg{width:100%;height:auto;display:block}
 svg text{font-size:17px;fill:#5a6473}
 .hbar{display:grid;grid-template-columns:minmax(90px,30%) 1fr 3.5em;gap:8px;align-items:center;margin:4px 0;font-size:.9rem}
@@ -129,6 +129,13 @@ def _table(header: List[str], rows: List[List[Any]], numeric: Sequence[int] = ()
     return f'<div class="scroll"><table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
+def _number(value: Any) -> str:
+    """12,345 for counts, 7.5 for a median, text as it is."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _csv(name: str, days: int) -> str:
     return f'<a class="csv" href="/insights.csv?table={name}&amp;days={days}" download>CSV</a>'
 
@@ -149,7 +156,7 @@ def render(data: Dict[str, Any], days_kept: int) -> bytes:
             ("user-messages", messages, "messages from people"),
             ("unanswered", data["unanswered_messages"], f"unanswered ({share})"),
             ("recommendations", made, "recommendations made"),
-            ("median-turns", "–" if median is None else f"{median:g}",
+            ("median-turns", "–" if median is None else median,
              "median messages to a recommendation")]
     per_day = data["per_day"]
 
@@ -185,7 +192,7 @@ def render(data: Dict[str, Any], days_kept: int) -> bytes:
     body = f"""<h1>Assistant insights</h1>
 <p class="sub">Last {days} days: {data['from']} to {data['to']} (UTC days).</p>
 <nav aria-label="Period">{nav}</nav>{banner}
-<div class="kpis">{"".join(f'<div class="kpi" id="kpi-{i}"><b>{v}</b><span>{escape(l)}</span></div>' for i, v, l in kpis)}</div>
+<div class="kpis">{"".join(f'<div class="kpi" id="kpi-{i}"><b>{_number(v)}</b><span>{escape(l)}</span></div>' for i, v, l in kpis)}</div>
 <div class="grid">
 <section id="conversations"><h2>Conversations per day {_csv("per_day", days)}</h2>
 {stacked_bars(per_day["days"], per_day["conversations"], "Conversations per day by channel")}</section>

@@ -153,6 +153,10 @@ class Insights:
             logger.exception("insights: the tracker store could not be read")
             return self._unavailable(path, "The tracker store could not be read; the "
                                            "server's log says why. Try again in a minute.")
+        except Exception:  # noqa: BLE001 - a clear answer rather than a dropped connection
+            logger.exception("insights: the request failed")
+            return _json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                         {"error": "The insights failed; the server's log says why."})
 
     def _handle(self, method, path, query, client_ip, headers, body) -> Response:
         if path == "/insights/sign-in":
@@ -195,8 +199,8 @@ class Insights:
         return Response(HTTPStatus.OK, page.render(data, self.settings.days_kept), "text/html", {})
 
     def _days(self, params) -> Tuple[int, Optional[str]]:
-        raw = (params.get("days") or [str(DEFAULT_DAYS)])[0].strip()
         kept = self.settings.days_kept
+        raw = (params.get("days") or [str(min(DEFAULT_DAYS, kept))])[0].strip()
         if not raw.isdigit() or not 1 <= int(raw) <= kept:
             return 0, f"days must be a whole number from 1 to {kept}, got {raw!r}."
         return int(raw), None

@@ -172,7 +172,7 @@ def main() -> None:
               flush=True)
         report(url, "at 100k" if args.conversations == 100_000 else f"at {args.conversations:,}")
         for _ in range(3):
-            extra = write_store(store, 1000, seed=int(time.time()), days=0.001,
+            extra = write_store(store, 1000, seed=1000 + _, days=0.001,
                                 first=args.conversations + 10_000_000 * (_ + 1))
             seconds = timed_get(url + "/insights.json")
             print(f"/insights.json just after 1,000 new conversations ({extra:,} events): "

@@ -144,6 +144,9 @@ def test_bad_requests_get_clear_answers(endpoints, tmp_path):
         assert requests.get(url + "/insights/sign-in", timeout=30).status_code == 405
         assert requests.post(url + "/index.html", data="x", timeout=30).status_code == 501
 
+    with web_server(endpoints, INSIGHTS_DAYS_KEPT="7") as url:  # the default window shrinks
+        assert requests.get(url + "/insights.json", timeout=30).json()["days"] == 7
+
     empty = tmp_path / "endpoints.yml"  # Rasa has not written anything yet
     empty.write_text("tracker_store:\n  type: stores.cached_sql.CachedSQLTrackerStore\n"
                      f"  dialect: sqlite\n  db: {tmp_path / 'empty.db'}\n")
