@@ -133,7 +133,7 @@ class Insights:
                 try:
                     if self.problem is None:
                         while not self.refresh(BACKGROUND_REFRESH_SECONDS):
-                            pass
+                            stop.wait(0.05)  # yields to requests, and to a busy store
                 except NoStore:
                     pass
                 except Exception:  # noqa: BLE001 - logged; the next round tries again
