@@ -9,6 +9,7 @@ from tests.test_insights_web import web_server
 from tests.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 GIBBERISH = "xqzj vvkp blorf"
+NOT_SAID = "What is the history of the SPOC?"  # the article is silent on it
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +18,7 @@ def stack_with_conversations(tmp_path_factory):
         web_sender = "web-" + "ab12" * 8  # as the chat page names its conversations
         assert "Small Private Online Course" in texts(rasa.say(web_sender, "What is a SPOC?"))
         assert "didn't get that" in texts(rasa.say(web_sender, GIBBERISH))
+        assert "doesn't say" in texts(rasa.say(web_sender, NOT_SAID))
         rasa.say("api-client-1", "/request_recommendation")  # the guided dialog starts
         assert "Massive Open Online Course" in texts(rasa.say("api-client-1", "What is a MOOC?"))
         yield rasa
@@ -26,12 +28,13 @@ def test_page_shows_the_conversations_held(stack_with_conversations):
     stack = stack_with_conversations
     with web_server(stack.workdir / "endpoints.yml") as url:
         data = requests.get(url + "/insights.json", timeout=30).json()
-        assert data["conversations"] == 2 and data["user_messages"] == 4
-        assert data["by_channel"] == {"web": {"conversations": 1, "user_messages": 2},
+        assert data["conversations"] == 2 and data["user_messages"] == 5
+        assert data["by_channel"] == {"web": {"conversations": 1, "user_messages": 3},
                                       "REST": {"conversations": 1, "user_messages": 2}}
-        assert [(u["text"], u["count"]) for u in data["unanswered"]] == [(GIBBERISH, 1)]
+        assert [(u["text"], u["kind"], u["count"]) for u in data["unanswered"]] == [
+            (NOT_SAID, "not in the article", 1), (GIBBERISH, "fallback", 1)]  # latest first
         assert data["funnel"][0] == {"step": "started", "count": 1}
-        assert data["asks"]["definition"] == {"MOOC": 1, "SPOC": 1}
+        assert data["asks"] == {"definition": {"MOOC": 1, "SPOC": 1}, "history": {"SPOC": 1}}
 
         SHOTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
@@ -44,13 +47,14 @@ def test_page_shows_the_conversations_held(stack_with_conversations):
                     page.goto(url + "/insights")
                     expect(page.locator("h1")).to_have_text("Assistant insights")
                     expect(page.locator("#kpi-conversations b")).to_have_text("2")
-                    expect(page.locator("#kpi-user-messages b")).to_have_text("4")
-                    expect(page.locator("#kpi-unanswered b")).to_have_text("1")
-                    row = page.locator("#unanswered-list tbody tr")
-                    expect(row).to_have_count(1)
-                    expect(row.locator("td").first).to_have_text(GIBBERISH)
-                    expect(page.locator("#channels tbody tr")).to_have_text(
-                        ["REST 1 2", "web 1 2"], use_inner_text=True)
+                    expect(page.locator("#kpi-user-messages b")).to_have_text("5")
+                    expect(page.locator("#kpi-unanswered b")).to_have_text("2")
+                    rows = page.locator("#unanswered-list tbody tr")
+                    expect(rows.locator("td:first-child")).to_have_text([NOT_SAID, GIBBERISH])
+                    expect(rows.locator("td:nth-child(2)")).to_have_text(
+                        ["not in the article", "didn't understand"])
+                    expect(page.locator("#channels tbody tr td")).to_have_text(
+                        ["REST", "1", "2", "web", "1", "3"])
                     expect(page.locator("#conversations svg rect")).not_to_have_count(0)
                     # Readable on a phone: nothing wider than the screen but the tables'
                     # own scrolling boxes.
