@@ -4,7 +4,7 @@
 #   actions   the action server on 0.0.0.0:${ACTION_PORT:-5055}
 #   web       the chat page (web/server.py) on 0.0.0.0:${WEB_PORT:-8080}
 #   anything else is run as a command
-# Same environment variables as scripts/run (README). Secrets stay in
+# Same environment variables as scripts/run (docs/production.md). Secrets stay in
 # the environment: the generated files only hold ${VAR} references.
 set -euo pipefail
 cd /app

@@ -194,7 +194,8 @@ def test_image_holds_no_secret(deployment):
     assert not [n for n in names if re.search("PASSWORD|TOKEN|SECRET|KEY", n)], names
     assert not re.search(r"PASSWORD|TOKEN|SECRET", history), history
     files = run("docker", "run", "--rm", "--network", "none", "--entrypoint", "find", image,
-                "/app", "-name", ".env", "-o", "-name", "*.env", "-o", "-name", "*.db")
+                "/app", "-type", "f", "(", "-name", ".env", "-o", "-name", "*.env", "-o",
+                "-name", "*.db", ")")
     assert files.strip() == ""
 
 
@@ -276,3 +277,34 @@ def test_chat_page_loads_and_answers_in_chromium(deployment):
                and urlsplit(u).netloc != f"127.0.0.1:{deployment.port}"]
     assert not outside, f"the page reached past nginx: {outside}"
     assert any(u == deployment.url + "/webhooks/rest/webhook" for u in requested)
+
+
+def test_lone_containers_answer_with_their_sqlite_store():
+    """The image without Compose, as its header shows: Rasa with the default SQLite tracker
+    store (no DB_HOST), next to an action server, on a network of their own."""
+    image, tag = os.environ["ASSISTANT_IMAGE"], f"tfa-lone-{os.getpid()}"
+    run("docker", "network", "create", tag)
+    try:
+        run("docker", "run", "-d", "--name", f"{tag}-actions", "--network", tag,
+            "--network-alias", "actions", image, "actions")
+        run("docker", "run", "-d", "--name", f"{tag}-rasa", "--network", tag,
+            "-e", "ACTION_ENDPOINT_URL=http://actions:5055/webhook", image)
+        doc = json.loads(run("docker", "inspect", f"{tag}-rasa"))[0]
+        url = f"http://{doc['NetworkSettings']['Networks'][tag]['IPAddress']}:5005"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                if requests.get(url + "/", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            state = json.loads(run("docker", "inspect", f"{tag}-rasa"))[0]["State"]
+            if not state["Running"] or time.monotonic() > deadline:
+                pytest.fail(run("docker", "logs", "--tail", "40", f"{tag}-rasa", check=False))
+            time.sleep(2)
+        assert "Small Private Online Course" in say(url, "lone-1", "What is a SPOC?")
+        stored = run("docker", "exec", f"{tag}-rasa", "ls", "/var/lib/assistant")
+        assert "rasa_tracker.db" in stored.split()
+    finally:
+        run("docker", "rm", "-f", f"{tag}-rasa", f"{tag}-actions", check=False)
+        run("docker", "network", "rm", tag, check=False)
