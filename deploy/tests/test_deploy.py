@@ -72,6 +72,7 @@ class Deployment:
         self.secrets = {"DB_PASSWORD": secrets.token_hex(16),
                         "REDIS_PASSWORD": secrets.token_hex(16)}
         self.env = {**os.environ, **self.secrets, "PUBLIC_PORT": str(self.port),
+                    "PUBLIC_BIND": "127.0.0.1",  # published on this machine only
                     "RASA_AUTH_TOKEN": "", "PUBLIC_URL": ""}
 
     def compose(self, *args, timeout=START_TIMEOUT) -> str:
