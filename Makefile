@@ -7,7 +7,7 @@ MODEL := models/assistant.tar.gz
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
-.PHONY: install system-packages train run run-cluster shell test test-cluster validate test-stories nlu-report bench bench-insights lock clean
+.PHONY: install system-packages train run run-cluster shell test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
@@ -49,6 +49,12 @@ test: install train system-packages
 # PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
 test-cluster: install train system-packages
 	$(BIN)/pytest tests/test_cluster.py tests/test_redis_lock.py tests/test_faults.py tests/test_bad_input.py
+
+# The Compose deployment for real: installs and starts Docker if needed, builds the
+# images (base images stood in for by Debian-built ones, cached), starts the stack,
+# checks it through nginx, removes it; validates the Kubernetes manifests (docs/deploy.md).
+test-deploy: install train system-packages
+	scripts/test-deploy
 
 # 5-fold cross-validation of the NLU pipeline (a report, not a gate; a few minutes).
 nlu-report: install

@@ -1,0 +1,311 @@
+"""The Compose deployment for real (issue 15): deploy/docker-compose.yml started from the
+project image, checked through nginx, then stopped and removed with its volumes.
+
+Run only by `make test-deploy` (scripts/test-deploy), which builds the images first and
+passes their names in ASSISTANT_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE.
+The Kubernetes manifests cannot run here: they are validated offline and compared
+with the Compose file (test_kubernetes.py).
+"""
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IMAGES = ("ASSISTANT_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE", "NGINX_IMAGE")
+ROLES = {"rasa": 2, "actions": 2, "web": 1, "postgres": 1, "redis": 1, "nginx": 1}
+ASSISTANT_ROLES = ("rasa", "actions", "web")
+START_TIMEOUT = 600  # two Rasa replicas loading the model on a busy 2-core machine
+
+# The recommendation form's questions (by a fragment) and the answers given; as in
+# tests/test_cluster.py, which runs the same topology without containers.
+ANSWERS = {
+    "Who are the learners?": "our employees",
+    "How many learners": "about 200",
+    "main goal": "upskilling staff",
+    "coaching": "/deny",
+    "face-to-face": "/deny",
+    "resources to build": "/affirm",
+    "private to your organisation": "/deny",
+}
+OPENING = ["What is a MOOC?", "which format should I choose?"]
+
+missing = [name for name in IMAGES if not os.environ.get(name)]
+if missing:
+    pytest.fail(f"run through `make test-deploy` (scripts/test-deploy): {missing} not set",
+                pytrace=False)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args, check=True, timeout=600) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+class Deployment:
+    """One Compose project of its own (name, public port, passwords, volume)."""
+
+    def __init__(self):
+        self.project = f"tfa-deploy-test-{os.getpid()}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.secrets = {"DB_PASSWORD": secrets.token_hex(16),
+                        "REDIS_PASSWORD": secrets.token_hex(16)}
+        self.env = {**os.environ, **self.secrets, "PUBLIC_PORT": str(self.port),
+                    "PUBLIC_BIND": "127.0.0.1",  # published on this machine only
+                    "RASA_AUTH_TOKEN": "", "PUBLIC_URL": ""}
+
+    def compose(self, *args, timeout=START_TIMEOUT) -> str:
+        done = subprocess.run([os.environ.get("COMPOSE", "docker-compose"), "-p", self.project,
+                               "-f", str(COMPOSE_FILE), *args],
+                              env=self.env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}\n"
+                               f"{self.logs()}")
+        return done.stdout
+
+    def logs(self) -> str:
+        done = subprocess.run([os.environ.get("COMPOSE", "docker-compose"), "-p", self.project,
+                               "-f", str(COMPOSE_FILE), "logs", "--no-color", "--tail", "40"],
+                              env=self.env, capture_output=True, text=True, timeout=60)
+        return done.stdout[-8000:]
+
+    def containers(self) -> dict:
+        """service name -> list of `docker inspect` documents, for this project."""
+        ids = run("docker", "ps", "-aq", "--filter",
+                  f"label=com.docker.compose.project={self.project}").split()
+        found = {}
+        for doc in json.loads(run("docker", "inspect", *ids)) if ids else []:
+            found.setdefault(doc["Config"]["Labels"]["com.docker.compose.service"], []).append(doc)
+        return found
+
+    def wait_healthy(self, timeout=START_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.containers()
+            states = {doc["Name"]: doc["State"].get("Health", {}).get("Status", doc["State"]["Status"])
+                      for docs in found.values() for doc in docs}
+            counts = {service: len(docs) for service, docs in found.items()}
+            if counts == ROLES and all(s in ("healthy", "running") for s in states.values()):
+                return found
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not healthy after {timeout}s: {states}\n{self.logs()}")
+            time.sleep(3)
+
+    def rasa_urls(self) -> list:
+        """Each Rasa replica's own address on the Compose network (to alternate them)."""
+        return [f"http://{ip}:5005" for ip in self.rasa_ips()]
+
+    def rasa_ips(self) -> list:
+        return sorted(next(iter(doc["NetworkSettings"]["Networks"].values()))["IPAddress"]
+                      for doc in self.containers()["rasa"])
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    d = Deployment()
+    try:
+        d.compose("up", "-d", "--no-build")
+        d.wait_healthy()
+        yield d
+    finally:
+        subprocess.run([os.environ.get("COMPOSE", "docker-compose"), "-p", d.project, "-f",
+                        str(COMPOSE_FILE), "down", "-v", "--remove-orphans", "-t", "20"],
+                       env=d.env, capture_output=True, timeout=300)
+
+
+def say(url, sender, message):
+    r = requests.post(f"{url}/webhooks/rest/webhook",
+                      json={"sender": sender, "message": message}, timeout=120)
+    assert r.status_code == 200, r.text
+    return " ".join(m.get("text", "") for m in r.json())
+
+
+class Conversation:
+    """The opening, then the form's questions answered; each turn on the next URL."""
+
+    def __init__(self, sender):
+        self.sender, self.said, self.replies = sender, [], []
+
+    def turn(self, url, message):
+        self.said.append(message)
+        self.replies.append(say(url, self.sender, message))
+
+    def next_message(self):
+        if len(self.said) < len(OPENING):
+            return OPENING[len(self.said)]
+        return next((a for q, a in ANSWERS.items() if q in self.replies[-1]), None)
+
+    def run(self, urls, turns=99):
+        for _ in range(turns):
+            message = self.next_message()
+            if message is None:
+                break
+            self.turn(urls[len(self.said) % len(urls)], message)
+        return self
+
+
+# -- the stack ----------------------------------------------------------------------------------
+def test_every_service_runs_healthy_with_its_replicas(deployment):
+    found = deployment.wait_healthy(timeout=60)
+    for service in ("rasa", "actions", "web", "postgres", "redis"):
+        for doc in found[service]:
+            assert doc["State"]["Health"]["Status"] == "healthy", (service, doc["State"])
+
+
+def test_containers_run_as_non_root_users(deployment):
+    for service, docs in deployment.containers().items():
+        if service == "nginx":  # like the official image: root master, workers unprivileged
+            continue
+        for doc in docs:
+            status = run("docker", "exec", doc["Id"], "cat", "/proc/1/status")
+            uid = re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)
+            assert uid != "0", f"{service}: the main process runs as root"
+            if service in ASSISTANT_ROLES:
+                assert uid == "1001" and doc["Config"]["User"] == "1001", service
+
+
+def test_image_holds_no_secret(deployment):
+    image = os.environ["ASSISTANT_IMAGE"]
+    history = run("docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
+    config = json.loads(run("docker", "image", "inspect", image))[0]["Config"]
+    for value in deployment.secrets.values():
+        assert value not in history and value not in json.dumps(config)
+    names = [e.split("=", 1)[0] for e in config["Env"]]
+    assert not [n for n in names if re.search("PASSWORD|TOKEN|SECRET|KEY", n)], names
+    assert not re.search(r"PASSWORD|TOKEN|SECRET", history), history
+    files = run("docker", "run", "--rm", "--network", "none", "--entrypoint", "find", image,
+                "/app", "-type", "f", "(", "-name", ".env", "-o", "-name", "*.env", "-o",
+                "-name", "*.db", ")")
+    assert files.strip() == ""
+
+
+# -- through nginx ------------------------------------------------------------------------------
+def test_rest_answer_through_nginx(deployment):
+    assert "Small Private Online Course" in say(deployment.url, "rest-1", "What is a SPOC?")
+
+
+def test_nginx_serves_only_the_page_and_the_webhooks(deployment):
+    page = requests.get(deployment.url + "/", timeout=10)
+    assert page.ok and "text/html" in page.headers["Content-Type"]
+    assert requests.get(deployment.url + "/vendor/deep-chat.js", timeout=10).ok
+    # The HTTP API, the action server and socket.io are not reachable from outside.
+    for path in ("/conversations/rest-1/tracker", "/model", "/status", "/webhook",
+                 "/socket.io/?EIO=4&transport=polling"):
+        r = requests.get(deployment.url + path, timeout=10)
+        assert r.status_code == 404, (path, r.status_code, r.text[:200])
+    assert requests.post(deployment.url + "/", timeout=10).status_code == 403
+
+
+def test_nginx_balances_the_rasa_replicas(deployment):
+    before = len(nginx_upstreams(deployment))
+    for i in range(20):
+        say(deployment.url, f"balance-{i}", "What is a COOC?")
+    used = set(nginx_upstreams(deployment)[before:])
+    assert used == {f"{ip}:5005" for ip in deployment.rasa_ips()}
+
+
+def nginx_upstreams(deployment):
+    """The replica of each webhook request, from nginx's access log (its stdout)."""
+    log = deployment.compose("logs", "--no-color", "nginx", timeout=60)
+    return re.findall(r'"POST /webhooks/rest/webhook HTTP/1.1" 200 \d+ [\d.]+ ([\d.:]+)', log)
+
+
+def test_guided_dialog_across_replicas_survives_a_restart(deployment):
+    reference = Conversation("dialog-reference").run(deployment.rasa_urls()[:1])
+    assert "Who are the learners?" in reference.replies[1]
+    assert len(reference.replies) >= 5 and reference.next_message() is None, reference.replies
+
+    # Every turn on the other replica: the conversation lives in PostgreSQL, not in one of them.
+    alternating = Conversation("dialog-alternating").run(deployment.rasa_urls())
+    assert (alternating.said, alternating.replies) == (reference.said, reference.replies)
+
+    # Half of it through nginx, both Rasa replicas restarted, the rest through nginx.
+    restarted = Conversation("dialog-restart").run([deployment.url], turns=4)
+    deployment.compose("restart", "rasa")
+    deployment.wait_healthy()
+    restarted.run([deployment.url])
+    assert (restarted.said, restarted.replies) == (reference.said, reference.replies)
+
+    stored = deployment.compose(
+        "exec", "-T", "postgres", "psql", "-U", "rasa", "-d", "rasa", "-tAc",
+        "SELECT count(*) FROM events WHERE sender_id = 'dialog-restart' AND type_name = 'user'")
+    assert int(stored.strip()) == len(reference.said)
+
+
+def test_chat_page_loads_and_answers_in_chromium(deployment):
+    from playwright.sync_api import expect, sync_playwright
+    assert CHROMIUM.exists(), "apt-get install chromium (scripts/install-system-packages)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        requested, errors = [], []
+        page.on("request", lambda r: requested.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(deployment.url + "/")
+        expect(page.locator(".ta-title")).to_have_text("Training Formats Assistant")
+        expect(page.locator(".ta-status")).to_contain_text("Online", timeout=15_000)
+        page.locator("deep-chat #text-input").click()
+        page.keyboard.type("What is a SPOC?")
+        page.keyboard.press("Enter")
+        answers = page.locator("deep-chat .message-bubble.ai-message")
+        expect(answers.last).to_contain_text("Small Private Online Course", timeout=60_000)
+        page.screenshot(path=str(SHOTS / "deploy-chat-page.png"))
+        browser.close()
+    assert not errors, errors
+    outside = [u for u in requested if not u.startswith("data:")
+               and urlsplit(u).netloc != f"127.0.0.1:{deployment.port}"]
+    assert not outside, f"the page reached past nginx: {outside}"
+    assert any(u == deployment.url + "/webhooks/rest/webhook" for u in requested)
+
+
+def test_lone_containers_answer_with_their_sqlite_store():
+    """The image without Compose, as its header shows: Rasa with the default SQLite tracker
+    store (no DB_HOST), next to an action server, on a network of their own."""
+    image, tag = os.environ["ASSISTANT_IMAGE"], f"tfa-lone-{os.getpid()}"
+    run("docker", "network", "create", tag)
+    try:
+        run("docker", "run", "-d", "--name", f"{tag}-actions", "--network", tag,
+            "--network-alias", "actions", image, "actions")
+        run("docker", "run", "-d", "--name", f"{tag}-rasa", "--network", tag,
+            "-e", "ACTION_ENDPOINT_URL=http://actions:5055/webhook", image)
+        doc = json.loads(run("docker", "inspect", f"{tag}-rasa"))[0]
+        url = f"http://{doc['NetworkSettings']['Networks'][tag]['IPAddress']}:5005"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                if requests.get(url + "/", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            state = json.loads(run("docker", "inspect", f"{tag}-rasa"))[0]["State"]
+            if not state["Running"] or time.monotonic() > deadline:
+                pytest.fail(run("docker", "logs", "--tail", "40", f"{tag}-rasa", check=False))
+            time.sleep(2)
+        assert "Small Private Online Course" in say(url, "lone-1", "What is a SPOC?")
+        stored = run("docker", "exec", f"{tag}-rasa", "ls", "/var/lib/assistant")
+        assert "rasa_tracker.db" in stored.split()
+    finally:
+        run("docker", "rm", "-f", f"{tag}-rasa", f"{tag}-actions", check=False)
+        run("docker", "network", "rm", tag, check=False)
