@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
 from actions.recommendation_text import render, render_details, render_short
-from actions.recommender import FORMATS, Profile, Recommendation, needs_open_to_all, recommend
+from actions.recommender import (FORMATS, Profile, Recommendation, learner_count,
+                                 needs_open_to_all, recommend, same_answer)
 
 # A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
 ARTICLE_PATH = REPO / "docs" / "source-article.txt"
@@ -714,10 +715,46 @@ def test_render_shape_for_a_hand_made_recommendation():
 # Never raises, always well-formed
 
 
-def test_every_profile_gives_a_well_formed_answer(article):
+# Words that show which format or audience a reason speaks of.
+OTHER_FORMAT_WORDS = {
+    "mooc": ("SPOC", "COOC"),
+    "spoc": ("MOOC", "COOC"),
+    "cooc_internal": ("MOOC", "SPOC", "external COOC", "accessible to all Internet users"),
+    "cooc_external": ("MOOC", "SPOC", "internal COOC", "private community"),
+}
+AUDIENCE_WORDS = {
+    "Your audience is the general public": ("public",),
+    "Your learners are employees": ("employees",),
+    "Your learners are customers": ("customers",),
+    "Your learners are a selected group": ("experts",),
+    "skills of employees": (None, "employees", "experts"),
+    "Training customers": ("customers",),
+    "team spirit": (None, "employees", "experts"),
+}
+
+
+def assert_consistent(profile: Profile, rec: Recommendation) -> None:
+    """What a user could catch the bot at: a winner with nothing for it, a runner-up
+    "if" they already said, a reason about another format or another audience."""
+    if any(rec.scores.values()):
+        assert rec.scores[family(rec.format)] > 0, "a format never wins with nothing for it"
+    if rec.runner_up_change:
+        slot, value = rec.runner_up_change
+        assert slot != "open_to_all"
+        assert not same_answer(slot, getattr(profile, slot), value), "condition = an answer"
+        assert recommend(replace(profile, **{slot: value})).format == rec.runner_up
+    for reason in rec.reasons:
+        assert not any(word in reason for word in OTHER_FORMAT_WORDS[rec.format]), reason
+        for words, audiences in AUDIENCE_WORDS.items():
+            assert words not in reason or profile.audience in audiences, reason
+        counts = re.findall(r"^([\d,]+) learners", reason)
+        assert not counts or int(counts[0].replace(",", "")) == learner_count(profile)
+
+
+def test_every_profile_gives_a_well_formed_and_consistent_answer(article):
     values = {
         "audience": (None, "public", "employees", "customers", "experts", "unknown"),
-        "learners": (None, 1, 15, 16, 50, 51, 999, 1000, 0, -3),
+        "learners": (None, 1, 15, 16, 50, 51, 999, 1000, 0, -3),  # 0, -3: not a count
         "goal": (None, "free_knowledge", "skills", "onboarding", "loyalty", "productivity",
                  "culture"),
         "coaching": (None, True, False),
@@ -736,10 +773,12 @@ def test_every_profile_gives_a_well_formed_answer(article):
         assert 2 <= len(rec.reasons) <= 3
         assert len(set(rec.reasons)) == len(rec.reasons)
         assert rec.blended == (rec.format == "spoc" and profile.face_to_face is True)
+        assert_consistent(profile, rec)
         text = render(rec)
         assert text.startswith("I recommend a")
         assert "Runner-up:" in text
         assert "{" not in text and "}" not in text
+        assert text.count(" Course)") == 1, "the expansion once per reply"
     assert count == 6 * 10 * 7 * 3 ** 4
 
 
