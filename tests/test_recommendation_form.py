@@ -49,6 +49,8 @@ def test_opening_messages_fill_what_they_state(text, expected):
     ("goal", "brand guidelines", None),
     ("goal", "no problem", None),
     ("goal", "a free course", None),
+    ("own_resources", "no problem", True),
+    ("own_resources", "not a problem, we have a studio", True),
     ("coaching", "they don't really need coaching", False),
     ("face_to_face", "no face-to-face, just online", False),
     # Typos of the phrases' words are read as those words.
@@ -63,6 +65,12 @@ def test_opening_messages_fill_what_they_state(text, expected):
 ])
 def test_answers_read_from_free_text(slot, text, expected):
     assert form_answers.read_slot(slot, text) == expected
+
+
+def test_the_organisations_learning_team_is_not_the_audience_nor_the_goal():
+    values = form_answers.read_all("we're an SME with an in-house learning team")
+    assert values.get("own_resources") is True
+    assert "audience" not in values and "goal" not in values
 
 
 @pytest.mark.parametrize("text,is_correction", [
