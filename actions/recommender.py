@@ -36,7 +36,7 @@ How the rules work (plain points, no magic):
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -218,7 +218,7 @@ def _mooc_serves_without_resources(profile: Profile) -> bool:
 
 
 def _winner(profile: Profile, k: Knowledge) -> str:
-    return _winner_of(astuple(profile), k)
+    return _winner_of(tuple(vars(profile).values()), k)  # (astuple deep-copies: slow)
 
 
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again and again
