@@ -101,6 +101,8 @@ def read_choice(slot: str, text: str) -> Optional[str]:
     Each value scores the length of every phrase of it found, so that several clues
     outweigh one ("developers everywhere, students, hobbyists" is about the public)."""
     text = _normalise(text)
+    for phrase in load()["not_the_learners"]:
+        text = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", text)
     scores = {value: sum(len(str(p)) for p in phrases if _find(text, p) >= 0)
               for value, phrases in load()[slot].items()}
     best = max(scores, key=lambda value: scores[value])  # the first value on a tie

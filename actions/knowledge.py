@@ -84,9 +84,9 @@ def silent_answer(topic: str, fmt: str) -> str:
     data = load()
     phrase = data["topics"][topic].format(format=display_name(fmt, with_article=True))
     offers = [TOPIC_LABELS[t] for t in known_topics(fmt) if t != topic]
-    reply = f"Sorry, I don't know: the article I learned from doesn't say {phrase}."
+    reply = f"Sorry, the article I learned from doesn't say {phrase}."
     if offers:
-        reply += f" About the {display_name(fmt)}, I can tell you {_join(offers)}."
+        reply += f" I can tell you {_join(offers)}."
     return reply
 
 
@@ -112,7 +112,8 @@ def comparison(formats: Iterable[str]) -> str:
         chosen += [f for f in load()["compare_default"] if f not in chosen]
     lines = []
     for fmt in chosen:
-        summary = _own_text(fmt, "summary")
-        lines.append(f"• {summary}" if summary
-                     else f"• {display_name(fmt)}: {_own_text(fmt, 'definition')}")
+        text = _own_text(fmt, "summary") or _own_text(fmt, "definition")
+        # A definition that names its format reads as one sentence, without a label.
+        lines.append(f"• {text}" if display_name(fmt) in text.split(".")[0]
+                     else f"• {display_name(fmt)}: {text}")
     return "Here is how they differ:\n" + "\n".join(lines)

@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import actions, form_answers, knowledge, recommender
+from actions.recommendation_content import load_knowledge
+from actions.recommendation_text import render_details, render_short
 from actions.learner_count import validate_learner_count
 
 FORM = "recommendation_form"
@@ -274,8 +276,13 @@ ASK_ACTIONS = [type(f"Ask_{slot}", (AskQuestion,), {"slot": slot})
                for slot in form_answers.FORM_SLOTS]
 
 
+WHY_BUTTON = {"title": "Why?", "payload": "/ask_why"}
+
+
 class ActionRecommend(Action):
-    """Recommends a format from the form's answers and remembers it for follow-ups."""
+    """Recommends a format from the form's answers and remembers it for follow-ups: the
+    format and one line on why; the "Why?" button asks for the rest
+    (action_explain_recommendation)."""
 
     def name(self) -> Text:
         return "action_recommend"
@@ -291,14 +298,15 @@ class ActionRecommend(Action):
                                      buttons=[{"title": "Start over", "payload": "/start_over"}])
             return []
         fmt = recommendation.format
-        short_name = recommender.label(fmt, with_expansion=False).split(" ", 1)[1]
-        lines = [recommender.render(recommendation)] + self._open_answer_notes(profile, tracker)
+        short_name = load_knowledge().label(fmt, with_expansion=False).split(" ", 1)[1]
+        lines = [render_short(recommendation)] + self._open_answer_notes(profile, tracker)
         dispatcher.utter_message(
             text="\n".join(lines),
             buttons=[
-                {"title": "Compare the formats", "payload": "/compare_formats"},
+                WHY_BUTTON,
                 {"title": f"More about the {short_name}",
                  "payload": f'/ask_definition{{"format":"{fmt}"}}'},
+                {"title": "Compare the formats", "payload": "/compare_formats"},
                 {"title": "Start over", "payload": "/start_over"},
             ])
         return [SlotSet("recommended_format", fmt), SlotSet("format", fmt)]
@@ -318,11 +326,30 @@ class ActionRecommend(Action):
             value, fmt = change
             notes.append(form_answers.message(
                 "open_answer_matters", what=wording["what"], condition=wording["values"][value],
-                format=recommender.label(fmt, with_expansion=False)))
+                format=load_knowledge().label(fmt, with_expansion=False)))
         if unchanged:
             notes.append(form_answers.message("open_answers_intro",
                                               what=" or ".join(unchanged)))
         return notes
+
+
+class ActionExplainRecommendation(Action):
+    """The "Why?" of the last recommendation: its reasons, notes, runner-up and what can
+    coexist, from the answers it was made from."""
+
+    def name(self) -> Text:
+        return "action_explain_recommendation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        recommendation = recommender.recommend(profile_from(tracker.slots))
+        if tracker.get_slot("recommended_format") is None or not any(
+                recommendation.scores.values()):
+            dispatcher.utter_message(text=form_answers.message("nothing_to_explain"),
+                                     buttons=[actions.RECOMMEND_BUTTON])
+            return []
+        dispatcher.utter_message(text=render_details(recommendation))
+        return []
 
 
 class ActionStartOver(Action):

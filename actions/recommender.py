@@ -1,63 +1,56 @@
-"""Recommend a training format (MOOC, internal/external COOC, SPOC, blended SPOC).
+"""Recommend a training format (MOOC, internal/external COOC, SPOC, blended SPOC):
+the scoring rules.
 
 Pure Python, no Rasa import: the form/action code builds a ``Profile`` from the
-slots, calls ``recommend()`` and sends ``render()``'s text.
+slots, calls ``recommend()`` and sends the text of ``recommendation_text``. The
+content (texts, thresholds, article sentences) is loaded and checked by
+``recommendation_content`` from ``data/recommendation.yml``.
 
-The only knowledge source is the article "COOC, MOOC, SPOC: What are the
-differences?". Everything the bot says, and every threshold, lives in
-``data/recommendation.yml`` with the article sentence it comes from.
+The only knowledge source is the article "COOC, MOOC, SPOC: What are the differences?".
 
 How the rules work (plain points, no magic):
 
 1. Each answer gives points to one of three families: MOOC, COOC, SPOC
-   (``_points``). A strong, article-stated match is worth ``STRONG``; a weaker
-   one ``MEDIUM`` or ``WEAK``.
-2. The family with most points leads; ties go to ``TIE_ORDER``. Two hard
-   limits from the article come first (``_decide``):
-   * more learners than ``spoc_max_learners``: no SPOC ("some formats allow up
-     to 50 learners"); the SPOC may still be the runner-up;
-   * no resources to develop internal training: the MOOC when a MOOC can serve
-     the need (employees or the public, general skills or knowledge, no coaching
-     or face-to-face: ``_mooc_serves_without_resources``); the family that would
-     have led becomes the runner-up. Otherwise the missing resources are a note.
-3. A COOC is internal or external: the ``open_to_all`` answer decides; when it
-   is unknown, a general-public audience or a loyalty goal means external,
-   anything else internal. ``open_to_all`` gives no points, so answering it
-   never changes which family leads (see ``needs_open_to_all``).
-4. Blended means a SPOC combined with face-to-face courses: the article
-   describes face-to-face sessions only for the SPOC.
-5. Contradictory answers never raise: each one adds a "tension" sentence.
+   (``_points``). A goal the article gives as a format's very purpose is worth
+   ``PURPOSE``; a criterion it names ``STRONG``; a weaker one ``MEDIUM`` or ``WEAK``.
+2. The family with most points leads; ties go to ``TIE_ORDER``. Two limits from
+   the article come first (``_decide``):
+   * more learners than ``spoc_max_learners``: no single SPOC ("some formats allow
+     up to 50 learners"). When nothing else has a point for it, the answer is
+     several SPOC groups ("about fifteen students per trainer"), never a format
+     with nothing for it;
+   * no resources to develop internal training: the MOOC when a MOOC can serve the
+     need (employees or the public, general skills or knowledge, no coaching or
+     face-to-face: ``_mooc_serves_without_resources``). Otherwise the missing
+     resources are a constraint, stated in a note, not a switch.
+3. A COOC is internal or external: the ``open_to_all`` answer decides; when it is
+   unknown, a general-public audience or a loyalty goal means external, anything
+   else internal. ``open_to_all`` gives no points, so answering it never changes
+   which family leads (see ``needs_open_to_all``).
+4. Blended means a SPOC combined with face-to-face courses: the article describes
+   face-to-face sessions only for the SPOC.
+5. The runner-up comes with the one answer that would make it win
+   (``_runner_up``), so its condition never repeats an answer the user gave.
+6. Contradictory answers never raise: each one adds a "tension" sentence.
 """
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
+from actions import form_answers
+from actions.recommendation_content import (AUDIENCES, FAMILIES, FORMATS, GOALS,  # noqa: F401
+                                            Knowledge, load_knowledge)
 
-KNOWLEDGE_PATH = Path(__file__).resolve().parents[1] / "data" / "recommendation.yml"
-
-# Canonical slot values.
-AUDIENCES = ("public", "employees", "customers", "experts")
-GOALS = ("free_knowledge", "skills", "onboarding", "loyalty", "productivity", "culture")
-FORMATS = ("mooc", "cooc_internal", "cooc_external", "spoc")
-
-# Families scored by the rules; "cooc" becomes cooc_internal or cooc_external.
-FAMILIES = ("mooc", "cooc", "spoc")
 # Used only when two families have the same points. The COOC comes first as the
 # format "designed to meet the goals of a business", then the SPOC ("Mainly used
 # in businesses"), then the MOOC, the general-public format.
 TIE_ORDER = ("cooc", "spoc", "mooc")
 
-# Points.
-# A goal the article gives as the very purpose of one format ("set up in order to ... offer
-# free access to knowledge", "aims to improve its e-reputation", "to identify and resolve
-# sources of unproductivity") outweighs audience and size together.
-PURPOSE = 5
+PURPOSE = 5  # "set up in order to ... offer free access to knowledge", "aims to improve its
+#              e-reputation", "to identify and resolve sources of unproductivity"
 STRONG = 3  # the article names this criterion for the format
 MEDIUM = 2  # the article allows it ("some formats allow up to 50 learners")
 WEAK = 1  # the article mentions it in passing for this format
@@ -69,14 +62,10 @@ FILLER_REASONS = {
     "spoc": ("general_spoc_targeted", "rewards_spoc"),
 }
 MAX_REASONS = 3
-# Reasons that speak of one COOC variant only: not shown for the other one.
-VARIANT_ONLY_REASONS = {
-    "audience_public_cooc": "cooc_external",
-    "goal_loyalty_cooc": "cooc_external",
-}
-
-
-# --------------------------------------------------------------------------- data
+# The answers tried, one at a time, to find what would make the runner-up win: the
+# values the dialog words in data/form_answers.yml (open_answers). open_to_all is left
+# out: it only picks the COOC's variant.
+CHANGED_SLOTS = ("own_resources", "goal", "audience", "learners", "coaching", "face_to_face")
 
 
 @dataclass
@@ -98,10 +87,14 @@ class Recommendation:
     blended: bool
     reasons: List[str]
     runner_up: str  # one of FORMATS, never the same family as ``format``
-    runner_up_when: str  # "if ...", lower-case, no final period
+    # The answer that would make the runner-up win, e.g. ("goal", "onboarding");
+    # None when no single answer would (the runner-up is then the next best fit).
+    runner_up_change: Optional[Tuple[str, Any]] = None
     combine: Optional[str] = None
     tensions: List[str] = field(default_factory=list)
-    # For logging/debugging: points per family ("mooc", "cooc", "spoc").
+    groups: bool = False  # a SPOC run as several groups (more learners than one SPOC)
+    reason_keys: List[str] = field(default_factory=list)  # keys of ``reasons``, same order
+    # Points per family ("mooc", "cooc", "spoc"); all zero: nothing to go on.
     scores: Dict[str, int] = field(default_factory=dict)
 
 
@@ -112,154 +105,6 @@ class _Point:
     reason: str  # key in knowledge["reasons"]
 
 
-# --------------------------------------------------------------------- knowledge
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    thresholds: Dict[str, int]
-    formats: Dict[str, Dict[str, str]]
-    blended: str
-    sections: Dict[str, Dict[str, Dict[str, str]]]  # reasons, tensions, ...
-
-    @property
-    def per_trainer(self) -> int:
-        return self.thresholds["spoc_learners_per_trainer"]
-
-    @property
-    def spoc_max(self) -> int:
-        return self.thresholds["spoc_max_learners"]
-
-    @property
-    def mooc_massive(self) -> int:
-        return self.thresholds["mooc_massive_learners"]
-
-    def text(self, section: str, key: str, **values: Any) -> str:
-        template = self.sections[section][key]["text"]
-        return template.format(
-            per_trainer=self.per_trainer,
-            spoc_max=self.spoc_max,
-            mooc_massive=self.mooc_massive,
-            **values,
-        )
-
-    def source(self, section: str, key: str) -> str:
-        return self.sections[section][key]["source"]
-
-
-_TEXT_SECTIONS = ("reasons", "tensions", "runner_up_when", "combine")
-_THRESHOLD_KEYS = ("spoc_learners_per_trainer", "spoc_max_learners", "mooc_massive_learners")
-_PLACEHOLDERS = {"learners", "per_trainer", "spoc_max", "mooc_massive", "winner", "runner"}
-
-
-def parse_knowledge(data: Dict[str, Any]) -> Knowledge:
-    """Check and convert the YAML content; raise ValueError on a bad edit."""
-    if not isinstance(data, dict):
-        raise ValueError("recommendation.yml: expected a mapping at top level")
-    try:
-        thresholds = {k: data["thresholds"][k]["value"] for k in _THRESHOLD_KEYS}
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"recommendation.yml: missing threshold {exc}") from exc
-    for key, value in thresholds.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"recommendation.yml: threshold {key} must be a positive integer")
-    if not (
-        thresholds["spoc_learners_per_trainer"]
-        <= thresholds["spoc_max_learners"]
-        < thresholds["mooc_massive_learners"]
-    ):
-        raise ValueError(
-            "recommendation.yml: expected spoc_learners_per_trainer <= "
-            "spoc_max_learners < mooc_massive_learners"
-        )
-    formats = data.get("formats") or {}
-    for fmt in FORMATS:
-        entry = formats.get(fmt) or {}
-        for attr in ("article", "name", "expansion", "source"):
-            if not entry.get(attr):
-                raise ValueError(f"recommendation.yml: formats.{fmt}.{attr} is missing")
-    sections = {}
-    for section in _TEXT_SECTIONS:
-        entries = data.get(section) or {}
-        for key, entry in entries.items():
-            if not isinstance(entry, dict) or not entry.get("text") or not entry.get("source"):
-                raise ValueError(f"recommendation.yml: {section}.{key} needs text and source")
-            names = {f[1] for f in string.Formatter().parse(entry["text"]) if f[1]}
-            unknown = names - _PLACEHOLDERS
-            if unknown:
-                raise ValueError(
-                    f"recommendation.yml: {section}.{key} uses unknown placeholder(s) {sorted(unknown)}"
-                )
-        sections[section] = entries
-    blended = (data.get("blended") or {}).get("text")
-    if not blended:
-        raise ValueError("recommendation.yml: blended.text is missing")
-    knowledge = Knowledge(thresholds, formats, blended, sections)
-    missing = [
-        f"{section}.{key}"
-        for section, key in _required_text_keys()
-        if key not in sections.get(section, {})
-    ]
-    if missing:
-        raise ValueError(f"recommendation.yml: missing entries {missing}")
-    return knowledge
-
-
-def _required_text_keys() -> List[Tuple[str, str]]:
-    keys = [("reasons", k) for k in _ALL_REASON_KEYS]
-    keys += [("reasons", k) for fillers in FILLER_REASONS.values() for k in fillers]
-    keys += [("reasons", "cooc_internal"), ("reasons", "cooc_external")]
-    keys += [("tensions", k) for k in _TENSION_KEYS]
-    keys += [("runner_up_when", k) for k in (*FORMATS, "with_resources")]
-    keys += [("combine", k) for k in _COMBINE_KEYS]
-    return keys
-
-
-@lru_cache(maxsize=None)
-def load_knowledge(path: Optional[str] = None) -> Knowledge:
-    """Read data/recommendation.yml once (cached per path)."""
-    file = Path(path) if path else KNOWLEDGE_PATH
-    with file.open(encoding="utf-8") as handle:
-        return parse_knowledge(yaml.safe_load(handle))
-
-
-# ------------------------------------------------------------------------- rules
-
-_ALL_REASON_KEYS = (
-    "audience_public_mooc",
-    "audience_public_cooc",
-    "audience_employees_cooc",
-    "audience_employees_spoc",
-    "audience_customers_cooc",
-    "audience_experts_spoc",
-    "size_spoc_typical",
-    "size_spoc_max",
-    "size_mooc_massive",
-    "goal_free_knowledge_mooc",
-    "goal_skills_cooc",
-    "goal_skills_mooc",
-    "goal_onboarding_cooc",
-    "goal_loyalty_cooc",
-    "goal_productivity_spoc",
-    "goal_culture_cooc",
-    "coaching_spoc",
-    "face_to_face_spoc",
-    "no_resources_mooc",
-)
-_TENSION_KEYS = (
-    "public_but_small",
-    "public_but_coaching",
-    "coaching_but_large",
-    "small_group_but_large",
-    "face_to_face_not_spoc",
-    "no_resources",
-    "open_but_private_audience",
-    "public_but_internal",
-    "loyalty_but_internal",
-    "spoc_but_open",
-)
-_COMBINE_KEYS = ("coaching_subgroup", "face_to_face_subgroup", "public_and_selected", "close_call")
-
 _GOAL_RULES = {
     "free_knowledge": (("mooc", PURPOSE, "goal_free_knowledge_mooc"),),
     "skills": (("cooc", STRONG, "goal_skills_cooc"), ("mooc", WEAK, "goal_skills_mooc")),
@@ -268,18 +113,19 @@ _GOAL_RULES = {
     "productivity": (("spoc", PURPOSE, "goal_productivity_spoc"),),
     "culture": (("cooc", STRONG, "goal_culture_cooc"),),
 }
+# "to develop the skills of employees, to train customers": the same goal, said
+# for customers.
+_AUDIENCE_REASON = {("goal_skills_cooc", "customers"): "goal_skills_cooc_customers"}
 _AUDIENCE_RULES = {
     "public": (("mooc", STRONG, "audience_public_mooc"), ("cooc", MEDIUM, "audience_public_cooc")),
-    "employees": (
-        ("cooc", STRONG, "audience_employees_cooc"),
-        ("spoc", WEAK, "audience_employees_spoc"),
-    ),
+    "employees": (("cooc", STRONG, "audience_employees_cooc"),
+                  ("spoc", WEAK, "audience_employees_spoc")),
     "customers": (("cooc", STRONG, "audience_customers_cooc"),),
     "experts": (("spoc", STRONG, "audience_experts_spoc"),),
 }
 
 
-def _learners(profile: Profile) -> Optional[int]:
+def learner_count(profile: Profile) -> Optional[int]:
     """The learner count as an int, or None when unknown or not a valid count.
 
     Rasa float slots give e.g. 12.0; zero/negative counts are ignored here
@@ -297,28 +143,26 @@ def _learners(profile: Profile) -> Optional[int]:
 
 def _points(profile: Profile, k: Knowledge) -> List[_Point]:
     """Every rule that applies to the profile, in a fixed order."""
-    points: List[_Point] = []
-    for family, weight, reason in _AUDIENCE_RULES.get(profile.audience, ()):
-        points.append(_Point(family, weight, reason))
-
-    n = _learners(profile)
+    points = [_Point(*rule) for rule in _AUDIENCE_RULES.get(profile.audience, ())]
+    n = learner_count(profile)
     if n is not None:
         if n <= k.per_trainer:
             points.append(_Point("spoc", STRONG, "size_spoc_typical"))
         elif n <= k.spoc_max:
             points.append(_Point("spoc", MEDIUM, "size_spoc_max"))
-        # above spoc_max: no points, and no SPOC at all (see _decide)
+        # above spoc_max: no points, and no single SPOC (see _decide)
         if n >= k.mooc_massive:
             points.append(_Point("mooc", STRONG, "size_mooc_massive"))
-
     for family, weight, reason in _GOAL_RULES.get(profile.goal, ()):
+        reason = _AUDIENCE_REASON.get((reason, profile.audience), reason)
         points.append(_Point(family, weight, reason))
-
     if profile.coaching is True:
         points.append(_Point("spoc", STRONG, "coaching_spoc"))
     if profile.face_to_face is True:
         points.append(_Point("spoc", STRONG, "face_to_face_spoc"))
-    if profile.own_resources is False:
+    # Missing resources count for the MOOC only where a MOOC can serve the need; elsewhere
+    # they are a constraint to state (a note), not a point for somebody else's course.
+    if profile.own_resources is False and _mooc_serves_without_resources(profile):
         points.append(_Point("mooc", STRONG, "no_resources_mooc"))
     return points
 
@@ -337,19 +181,27 @@ def _ranking(scores: Dict[str, int]) -> List[str]:
 @dataclass(frozen=True)
 class _Decision:
     winner: str  # family
-    runner: str  # family
+    ranking: List[str]  # the other families, best first (the resource-free leader first)
     natural: str  # family that would lead if resources were no concern
+    groups: bool  # SPOC in several groups
 
 
 def _decide(profile: Profile, scores: Dict[str, int], k: Knowledge) -> _Decision:
     ranking = _ranking(scores)
-    n = _learners(profile)
+    n = learner_count(profile)
     too_many_for_spoc = n is not None and n > k.spoc_max
     natural = next(fam for fam in ranking if not (fam == "spoc" and too_many_for_spoc))
+    # A format never wins with nothing for it: when only the SPOC has points, too many
+    # learners for one SPOC means several ("about fifteen students per trainer").
+    groups = too_many_for_spoc and scores[natural] == 0 and scores["spoc"] > 0
+    if groups:
+        natural = "spoc"
+    winner = natural
     if profile.own_resources is False and _mooc_serves_without_resources(profile):
-        runner = natural if natural != "mooc" else next(f for f in ranking if f != "mooc")
-        return _Decision("mooc", runner, natural)
-    return _Decision(natural, next(f for f in ranking if f != natural), natural)
+        winner = "mooc"
+    others = [natural] if natural != winner else []
+    others += [fam for fam in ranking if fam not in (winner, natural)]
+    return _Decision(winner, others, natural, groups and winner == "spoc")
 
 
 def _mooc_serves_without_resources(profile: Profile) -> bool:
@@ -363,6 +215,16 @@ def _mooc_serves_without_resources(profile: Profile) -> bool:
     return (profile.audience in (None, "employees", "public")
             and profile.goal in (None, "skills", "free_knowledge")
             and profile.coaching is not True and profile.face_to_face is not True)
+
+
+def _winner(profile: Profile, k: Knowledge) -> str:
+    return _winner_of(tuple(vars(profile).values()), k)  # (astuple deep-copies: slow)
+
+
+@lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again and again
+def _winner_of(answers: Tuple[Any, ...], k: Knowledge) -> str:
+    profile = Profile(*answers)
+    return _decide(profile, _scores(_points(profile, k)), k).winner
 
 
 def _cooc_variant(profile: Profile) -> str:
@@ -379,6 +241,10 @@ def _to_format(family: str, profile: Profile) -> str:
     return _cooc_variant(profile) if family == "cooc" else family
 
 
+def family_of(fmt: str) -> str:
+    return "cooc" if fmt.startswith("cooc") else fmt
+
+
 def needs_open_to_all(profile: Profile, knowledge: Optional[Knowledge] = None) -> bool:
     """Should the form ask "open to all Internet users?" (external vs internal COOC)?
 
@@ -387,10 +253,38 @@ def needs_open_to_all(profile: Profile, knowledge: Optional[Knowledge] = None) -
     so the answer never changes the leading family and the question never
     needs to be taken back. Independent of whether open_to_all is filled.
     """
-    profile_without = replace(profile, open_to_all=None)
-    k = knowledge or load_knowledge()
-    decision = _decide(profile_without, _scores(_points(profile_without, k)), k)
-    return decision.winner == "cooc"
+    return _winner(replace(profile, open_to_all=None), knowledge or load_knowledge()) == "cooc"
+
+
+def same_answer(slot: str, given: Any, other: Any, k: Optional[Knowledge] = None) -> bool:
+    """Does `other` say what the user's answer `given` says? Learner counts are the same
+    answer when the rules treat them alike (both SPOC-sized, both "thousands", ...)."""
+    if slot != "learners" or given is None or other is None:
+        return given == other
+    k = k or load_knowledge()
+    bands = (k.per_trainer, k.spoc_max, k.mooc_massive - 1)
+    return (sum(int(given) > b for b in bands) == sum(int(other) > b for b in bands))
+
+
+@lru_cache(maxsize=1)
+def _changes() -> List[Tuple[str, Any]]:
+    return [(slot, value) for slot in CHANGED_SLOTS
+            for value in form_answers.open_answer(slot)["values"]]
+
+
+def _runner_up(profile: Profile, decision: _Decision,
+               k: Knowledge) -> Tuple[str, Optional[Tuple[str, Any]]]:
+    """The runner-up family and the one answer (different from the user's) that makes it
+    win; the next family in the ranking without a condition when no answer does."""
+    changes = [(slot, value) for slot, value in _changes()
+               if not same_answer(slot, getattr(profile, slot), value, k)]
+    winners = {change: _winner(replace(profile, **{change[0]: change[1]}), k)
+               for change in changes}
+    for family in decision.ranking:
+        change = next((c for c in changes if winners[c] == family), None)
+        if change:
+            return family, change
+    return decision.ranking[0], None
 
 
 def answer_that_changes(profile: Profile, slot: str, values: List[Any],
@@ -405,82 +299,61 @@ def answer_that_changes(profile: Profile, slot: str, values: List[Any],
     return None
 
 
-# ----------------------------------------------------------------------- output
-
-
-def label(fmt: str, *, with_expansion: bool = True, k: Optional[Knowledge] = None) -> str:
-    """'a SPOC (Small Private Online Course)', 'an internal COOC', ..."""
-    k = k or load_knowledge()
-    entry = k.formats[fmt]
-    text = f"{entry['article']} {entry['name']}"
-    if with_expansion:
-        text += f" ({entry['expansion']})"
-    return text
-
-
-def _reasons(
-    winner: str, fmt: str, blended: bool, points: List[_Point], n: Optional[int], k: Knowledge
-) -> List[str]:
-    chosen: List[str] = []
-    mine = [
-        p for p in points
-        if p.family == winner and VARIANT_ONLY_REASONS.get(p.reason, fmt) == fmt
-    ]
-    # Strongest first; equal weights keep the rule order (audience, size, goal...).
-    mine.sort(key=lambda p: -p.weight)
-    keys = [p.reason for p in mine]
+def _reasons(winner: str, fmt: str, groups: bool, blended: bool, points: List[_Point],
+             profile: Profile, k: Knowledge) -> List[str]:
+    """The keys of the reasons shown: the winner's, strongest first, only those that speak
+    of this format and this audience; completed to two with general ones."""
+    keys = [p.reason for p in sorted((p for p in points if p.family == winner),
+                                     key=lambda p: -p.weight)]
+    if groups:
+        keys.insert(0, "size_spoc_groups")
     if blended and "face_to_face_spoc" in keys:
         # The headline says "blended": its reason must be among those shown.
         keys.remove("face_to_face_spoc")
         keys.insert(0, "face_to_face_spoc")
+    keys = [key for key in keys if k.reason_fits(key, fmt, profile.audience)]
     slots = MAX_REASONS
-    variant_key = None
-    if winner == "cooc":
-        variant_key = "cooc_external" if fmt == "cooc_external" else "cooc_internal"
+    variant_key = fmt if winner == "cooc" else None
+    if variant_key:
         slots -= 1
-    sources = set()
+    chosen: List[str] = []
+    sources = {k.source("reasons", variant_key)} if variant_key else set()
     for key in keys + list(FILLER_REASONS[winner]):
-        if len(chosen) >= slots:
-            break
-        if len(chosen) >= 2 and key not in keys:
+        if len(chosen) >= slots or (len(chosen) >= 2 and key not in keys):
             break  # fillers only complete up to two reasons
         source = k.source("reasons", key)
-        if source in sources or (variant_key and source == k.source("reasons", variant_key)):
+        if source in sources or not k.reason_fits(key, fmt, profile.audience):
             continue  # the same article sentence twice adds nothing
         sources.add(source)
-        chosen.append(k.text("reasons", key, learners=n or 0))
-    if variant_key:
-        chosen.append(k.text("reasons", variant_key))
-    return chosen
+        chosen.append(key)
+    return chosen + ([variant_key] if variant_key else [])
 
 
-def _tensions(
-    profile: Profile, fmt: str, runner_fmt: str, natural: str, n: Optional[int], k: Knowledge
-) -> List[str]:
+def _tensions(profile: Profile, fmt: str, decision: _Decision, k: Knowledge) -> List[str]:
     found: List[str] = []
-    values = {"learners": n or 0, "winner": label(fmt, with_expansion=False, k=k),
-              "runner": label(runner_fmt, with_expansion=False, k=k)}
+    n = learner_count(profile)
+    values = {"learners": n or 0, "winner": k.label(fmt, with_expansion=False),
+              "runner": k.label(_to_format(decision.natural, profile), with_expansion=False)}
 
     def add(key: str) -> None:
         found.append(k.text("tensions", key, **values))
 
     public = profile.audience == "public"
+    too_many = n is not None and n > k.spoc_max and not decision.groups
     if public and n is not None and n <= k.spoc_max:
         add("public_but_small")
     if public and profile.coaching is True:
         add("public_but_coaching")
-    if profile.coaching is True and n is not None and n > k.spoc_max:
+    if profile.coaching is True and too_many:
         add("coaching_but_large")
-    elif profile.audience == "experts" and n is not None and n > k.spoc_max:
+    elif profile.audience == "experts" and too_many:
         add("small_group_but_large")  # same limit as above: said once
-    if profile.face_to_face is True and fmt != "spoc" and natural != "spoc":
+    if profile.face_to_face is True and fmt != "spoc" and decision.natural != "spoc":
         add("face_to_face_not_spoc")  # (natural SPOC: "no_resources" explains it)
-    if profile.own_resources is False and natural != "mooc":
+    if profile.own_resources is False and fmt != "mooc":
         add("no_resources")
     if fmt == "cooc_external" and profile.open_to_all is True and profile.audience in (
-        "employees",
-        "experts",
-    ):
+            "employees", "experts"):
         add("open_but_private_audience")
     if fmt == "cooc_internal" and public:
         add("public_but_internal")
@@ -491,14 +364,13 @@ def _tensions(
     return found
 
 
-def _combine(
-    profile: Profile, winner: str, runner: str, fmt: str, runner_fmt: str,
-    scores: Dict[str, int], n: Optional[int], k: Knowledge
-) -> Optional[str]:
-    values = {"learners": n or 0, "winner": label(fmt, with_expansion=False, k=k),
-              "runner": label(runner_fmt, with_expansion=False, k=k)}
+def _combine(profile: Profile, winner: str, runner: str, fmt: str, runner_fmt: str,
+             scores: Dict[str, int], k: Knowledge) -> Optional[str]:
+    n = learner_count(profile)
+    values = {"learners": n or 0, "winner": k.label(fmt, with_expansion=False),
+              "runner": k.label(runner_fmt, with_expansion=False)}
     if profile.own_resources is False:
-        return None  # every other format would be developed in-house
+        return None
     if winner != "spoc" and profile.coaching is True and n is not None and n > k.spoc_max:
         return k.text("combine", "coaching_subgroup", **values)
     if winner != "spoc" and profile.face_to_face is True:
@@ -519,40 +391,23 @@ def recommend(profile: Profile, knowledge: Optional[Knowledge] = None) -> Recomm
     points = _points(profile, k)
     scores = _scores(points)
     decision = _decide(profile, scores, k)
-    winner, runner = decision.winner, decision.runner
+    winner = decision.winner
     fmt = _to_format(winner, profile)
-    runner_fmt = _to_format(runner, profile)
+    runner, change = _runner_up(profile, decision, k)
+    runner_profile = replace(profile, **{change[0]: change[1]}) if change else profile
+    runner_fmt = _to_format(runner, runner_profile)
     blended = fmt == "spoc" and profile.face_to_face is True
-    n = _learners(profile)
-
-    if decision.natural != winner:
-        runner_up_when = k.text("runner_up_when", "with_resources")
-    else:
-        runner_up_when = k.text("runner_up_when", runner_fmt)
-
+    n = learner_count(profile)
+    keys = _reasons(winner, fmt, decision.groups, blended, points, profile, k)
     return Recommendation(
         format=fmt,
         blended=blended,
-        reasons=_reasons(winner, fmt, blended, points, n, k),
+        reasons=[k.text("reasons", key, learners=n or 0) for key in keys],
         runner_up=runner_fmt,
-        runner_up_when=runner_up_when,
-        combine=_combine(profile, winner, runner, fmt, runner_fmt, scores, n, k),
-        tensions=_tensions(profile, fmt, runner_fmt, decision.natural, n, k),
+        runner_up_change=change,
+        combine=_combine(profile, winner, runner, fmt, runner_fmt, scores, k),
+        tensions=_tensions(profile, fmt, decision, k),
+        groups=decision.groups,
+        reason_keys=keys,
         scores=scores,
     )
-
-
-def render(rec: Recommendation, knowledge: Optional[Knowledge] = None) -> str:
-    """The message for the user, starting with "I recommend a/an <format> (...)"."""
-    k = knowledge or load_knowledge()
-    headline = f"I recommend {label(rec.format, k=k)}"
-    if rec.blended:
-        headline += f", {k.blended}"
-    lines = [headline + "."]
-    lines += [f"- {reason}" for reason in rec.reasons]
-    for tension in rec.tensions:
-        lines.append(f"Note: {tension}")
-    lines.append(f"Runner-up: {label(rec.runner_up, k=k)}, which would be the better choice {rec.runner_up_when}.")
-    if rec.combine:
-        lines.append(rec.combine)
-    return "\n".join(lines)

@@ -82,7 +82,7 @@ def test_answers_carry_the_articles_facts(topic, fmt, expected):
 ])
 def test_silence_is_admitted_and_other_topics_offered(topic, fmt, phrase):
     reply = knowledge.answer(topic, fmt)
-    assert reply.startswith("Sorry, I don't know")
+    assert reply.startswith("Sorry, the article I learned from doesn't say")
     assert phrase in reply
     if fmt != "blended":
         assert "what it is" in reply

@@ -57,8 +57,13 @@ def test_prefilled_answers_are_not_asked_again_and_a_question_and_a_correction_f
         "face_to_face": "no", "own_resources": "yes", "open_to_all": "private"})
     dialog.save()
     assert not {"audience", "learners", "coaching"} & set(questions)
-    # 200 learners is more than a SPOC's 50, so the correction changed the answer.
-    assert "SPOC" not in recommendation(dialog).split("(")[0]
+    # 200 learners is more than one SPOC's 50, and nothing points to another format: the
+    # correction turned one SPOC into several groups.
+    assert "run as several groups of about 15 learners per trainer" in recommendation(dialog)
+    assert "Runner-up" not in "\n".join(dialog.lines), "the short reply keeps details for Why?"
+    why = dialog.say("/ask_why")
+    assert why.startswith("Why the SPOC:") and "200 learners is more than one SPOC holds" in why
+    assert "Runner-up:" in why
     follow_up = dialog.say("how long does it last?")
     assert "Sorry" in follow_up or "weeks" in follow_up
 

@@ -7,7 +7,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import form_answers
-from actions.recommendation_form import ASK_ACTIONS, ActionRecommend, ValidateRecommendationForm
+from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
+                                         ActionRecommend, ValidateRecommendationForm)
 
 DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}}}
 
@@ -48,6 +49,8 @@ def test_opening_messages_fill_what_they_state(text, expected):
     ("goal", "brand guidelines", None),
     ("goal", "no problem", None),
     ("goal", "a free course", None),
+    ("own_resources", "no problem", True),
+    ("own_resources", "not a problem, we have a studio", True),
     ("coaching", "they don't really need coaching", False),
     ("face_to_face", "no face-to-face, just online", False),
     # Typos of the phrases' words are read as those words.
@@ -62,6 +65,12 @@ def test_opening_messages_fill_what_they_state(text, expected):
 ])
 def test_answers_read_from_free_text(slot, text, expected):
     assert form_answers.read_slot(slot, text) == expected
+
+
+def test_the_organisations_learning_team_is_not_the_audience_nor_the_goal():
+    values = form_answers.read_all("we're an SME with an in-house learning team")
+    assert values.get("own_resources") is True
+    assert "audience" not in values and "goal" not in values
 
 
 @pytest.mark.parametrize("text,is_correction", [
@@ -272,7 +281,43 @@ def test_an_answer_left_open_is_named_with_the_answer_that_would_change_the_choi
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     text = dispatcher.messages[0]["text"]
     assert text.startswith("I recommend a SPOC")
-    assert "You didn't say how many learners to expect: with a few hundred learners" in text
+    assert "You didn't say how many learners to expect: with thousands of learners" in text
+
+
+K_SLOTS = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
+           "face_to_face": False, "own_resources": False, "recommended_format": "spoc"}
+
+
+def test_the_recommendation_is_short_with_a_why_button():
+    dispatcher = CollectingDispatcher()
+    ActionRecommend().run(dispatcher, tracker("", slots=K_SLOTS), DOMAIN)
+    message = dispatcher.messages[0]
+    assert message["text"].splitlines() == [
+        "I recommend a SPOC (Small Private Online Course).",
+        "You want to solve job or productivity problems, and a SPOC is “a solution implemented "
+        "in order to identify and resolve sources of unproductivity in one or more services”.",
+    ]
+    assert message["buttons"][0] == {"title": "Why?", "payload": "/ask_why"}
+
+
+def test_why_gives_the_reasons_notes_and_runner_up():
+    dispatcher = CollectingDispatcher()
+    ActionExplainRecommendation().run(dispatcher, tracker("/ask_why", intent="ask_why",
+                                                          slots=K_SLOTS), DOMAIN)
+    lines = dispatcher.messages[0]["text"].splitlines()
+    assert lines[0] == "Why the SPOC:"
+    assert sum(line.startswith("- ") for line in lines) == 3
+    assert any(line.startswith("Note: You lack the resources") for line in lines)
+    assert any(line.startswith("Runner-up: a MOOC, which would be the better choice")
+               for line in lines)
+    assert "(Small Private Online Course)" not in dispatcher.messages[0]["text"]
+
+
+def test_why_before_any_recommendation_offers_one():
+    dispatcher = CollectingDispatcher()
+    ActionExplainRecommendation().run(dispatcher, tracker("why?", intent="ask_why"), DOMAIN)
+    assert "haven't recommended a format yet" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_recommendation"
 
 
 def test_every_answer_left_open_gets_a_comparison_not_a_format():

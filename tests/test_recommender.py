@@ -8,6 +8,7 @@ article does not say.
 import copy
 import itertools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
-from actions.recommender import (
-    FORMATS,
-    Knowledge,
-    Profile,
-    Recommendation,
-    load_knowledge,
-    needs_open_to_all,
-    parse_knowledge,
-    recommend,
-    render,
-)
+from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
+from actions.recommendation_text import render, render_details, render_short
+from actions.recommender import (FORMATS, Profile, Recommendation, learner_count,
+                                 needs_open_to_all, recommend, same_answer)
 
 # A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
 ARTICLE_PATH = REPO / "docs" / "source-article.txt"
@@ -51,6 +45,36 @@ def family(fmt: str) -> str:
 # The decision table: (id, profile, expected format, expected blended, sentence)
 
 P = Profile
+MOOC_OPEN = "The MOOC is open to everyone."
+THOUSANDS = ("Those enrolled in these types of online courses number in the thousands and are "
+             "scattered all over the world.")
+SME = ("SMEs that want to train their employees, but do not have the resources to develop "
+       "internal training, can also benefit from the advantages of the MOOC.")
+FREE = ("Initiated by international universities, the MOOC was set up in order to facilitate "
+        "learning and offer free access to knowledge.")
+COOC_GOALS = ("It can be set up in order to support the company in its digital transformation, "
+              "to develop the skills of employees, to train customers or the company's new "
+              "collaborators.")
+CULTURE = ("This may involve, for example, promoting work tools, services or products, "
+           "recruiting partners, strengthening team spirit, or developing company culture.")
+PRIVATE = ("The internal COOC is dedicated to a private community, which may include employees, "
+           "collaborators, customers or prospects of the company.")
+EXTERNAL = "The external COOC, for its part, is accessible to all Internet users."
+LOYALTY = ("Most of the time, the external COOC is part of a company loyalty program and aims to "
+           "improve its e-reputation.")
+UNPRODUCTIVE = ("It is a solution implemented in order to identify and resolve sources of "
+                "unproductivity in one or more services.")
+COACHING = ("They are similar to a coaching system, allowing participants to be supported "
+            "individually, while evolving in a collective framework.")
+PER_TRAINER = ("In general, the training brings together about fifteen students per trainer, but "
+               "some formats allow up to 50 learners to be brought together.")
+BLENDED = ("Training can be 100% digitized or combined with face-to-face courses, which is "
+           "similar to blended learning.")
+STAKEHOLDERS = ("Stakeholders may include experts in a specific field or employees in the same "
+                "department.")
+LIMITED = ("Unlike the MOOC, which is “Massive”, the SPOC is “Small”, that is to say that the "
+           "courses are intended only for a limited audience.")
+
 CASES = [
     # --- MOOC
     ("public_thousands_free_knowledge",
@@ -122,6 +146,9 @@ CASES = [
     ("productivity_but_100_learners",
      P(audience="employees", learners=100, goal="productivity"), "cooc_internal", False,
      "Thus, the themes addressed relate to business problems."),
+    ("employees_500_onboarding_face_to_face",
+     P(audience="employees", learners=500, goal="onboarding", face_to_face=True),
+     "cooc_internal", False, COOC_GOALS),
     ("experts_over_spoc_limit",
      P(audience="experts", learners=500, goal="skills"), "cooc_internal", False,
      "In general, the training brings together about fifteen students per trainer, but some "
@@ -191,6 +218,89 @@ CASES = [
      P(face_to_face=True), "spoc", True,
      "Training can be 100% digitized or combined with face-to-face courses, which is similar "
      "to blended learning."),
+    # --- issue 11: K, T, R
+    # K: everything points to a SPOC; the missing resources are a note, not a switch.
+    ("K_experts_productivity_coaching_no_resources",
+     P(audience="experts", learners=15, goal="productivity", coaching=True,
+       own_resources=False), "spoc", False, COACHING),
+    # T: somebody else's MOOC cannot serve a company loyalty program.
+    ("T_customers_loyalty_no_resources",
+     P(audience="customers", learners=500, goal="loyalty", own_resources=False),
+     "cooc_external", False, LOYALTY),
+    # R: more than one SPOC holds and nothing for anything else: SPOC groups, blended.
+    ("R_60_experts_productivity_coaching_face_to_face",
+     P(audience="experts", learners=60, goal="productivity", coaching=True, face_to_face=True),
+     "spoc", True, PER_TRAINER),
+    ("experts_80_coaching_in_groups",
+     P(audience="experts", learners=80, coaching=True), "spoc", False, PER_TRAINER),
+    ("experts_200_productivity_in_groups",
+     P(audience="experts", learners=200, goal="productivity"), "spoc", False, UNPRODUCTIVE),
+    # --- more MOOC rows
+    ("public_only", P(audience="public"), "mooc", False, MOOC_OPEN),
+    ("thousands_only", P(learners=3000), "mooc", False, THOUSANDS),
+    ("no_resources_only", P(own_resources=False), "mooc", False, SME),
+    ("public_2000_skills", P(audience="public", learners=2000, goal="skills"), "mooc", False,
+     MOOC_OPEN),
+    ("public_free_knowledge_no_resources",
+     P(audience="public", goal="free_knowledge", own_resources=False), "mooc", False, FREE),
+    ("employees_skills_no_resources_size_unknown",
+     P(audience="employees", goal="skills", own_resources=False), "mooc", False, SME),
+    ("employees_5000_skills_no_resources",
+     P(audience="employees", learners=5000, goal="skills", own_resources=False), "mooc", False,
+     SME),
+    ("customers_free_knowledge",
+     P(audience="customers", learners=200, goal="free_knowledge"), "mooc", False, FREE),
+    ("public_5000_face_to_face",
+     P(audience="public", learners=5000, face_to_face=True), "mooc", False, THOUSANDS),
+    # --- more internal COOC rows
+    ("eight_new_hires", P(audience="employees", learners=8, goal="onboarding"),
+     "cooc_internal", False, COOC_GOALS),
+    ("customers_trained_privately",
+     P(audience="customers", learners=200, goal="skills", open_to_all=False), "cooc_internal",
+     False, COOC_GOALS),
+    ("culture_for_300", P(audience="employees", learners=300, goal="culture"), "cooc_internal",
+     False, CULTURE),
+    ("onboarding_only", P(goal="onboarding"), "cooc_internal", False, COOC_GOALS),
+    ("culture_only", P(goal="culture"), "cooc_internal", False, CULTURE),
+    ("skills_only", P(goal="skills"), "cooc_internal", False, COOC_GOALS),
+    ("customers_only", P(audience="customers"), "cooc_internal", False, PRIVATE),
+    ("onboarding_40_no_resources",
+     P(audience="employees", learners=40, goal="onboarding", own_resources=False),
+     "cooc_internal", False, COOC_GOALS),
+    ("customers_skills_private_no_resources",
+     P(audience="customers", goal="skills", own_resources=False, open_to_all=False),
+     "cooc_internal", False, COOC_GOALS),
+    # --- more external COOC rows
+    ("loyalty_only", P(goal="loyalty"), "cooc_external", False, LOYALTY),
+    ("public_loyalty", P(audience="public", goal="loyalty"), "cooc_external", False, LOYALTY),
+    ("employees_skills_open_to_all",
+     P(audience="employees", goal="skills", open_to_all=True), "cooc_external", False,
+     EXTERNAL),
+    ("customers_2000_skills_open",
+     P(audience="customers", learners=2000, goal="skills", open_to_all=True), "cooc_external",
+     False, EXTERNAL),
+    ("ten_customers_loyalty", P(audience="customers", learners=10, goal="loyalty"),
+     "cooc_external", False, LOYALTY),
+    # --- more SPOC rows
+    ("productivity_only", P(goal="productivity"), "spoc", False, UNPRODUCTIVE),
+    ("coaching_only", P(coaching=True), "spoc", False, COACHING),
+    ("twelve_learners_only", P(learners=12), "spoc", False, PER_TRAINER),
+    ("experts_productivity_no_resources",
+     P(audience="experts", goal="productivity", own_resources=False), "spoc", False,
+     UNPRODUCTIVE),
+    ("department_of_40_productivity",
+     P(audience="employees", learners=40, goal="productivity"), "spoc", False, STAKEHOLDERS),
+    ("twelve_experts_skills", P(audience="experts", learners=12, goal="skills"), "spoc", False,
+     STAKEHOLDERS),
+    ("public_12_productivity", P(audience="public", learners=12, goal="productivity"), "spoc",
+     False, LIMITED),
+    # --- more blended rows
+    ("experts_20_face_to_face_no_resources",
+     P(audience="experts", learners=20, goal="productivity", face_to_face=True,
+       own_resources=False), "spoc", True, BLENDED),
+    ("fifteen_new_hires_coached_face_to_face",
+     P(audience="employees", learners=15, goal="onboarding", coaching=True, face_to_face=True),
+     "spoc", True, COACHING),
 ]
 
 
@@ -206,11 +316,11 @@ def test_decision_table(article, profile, expected_format, expected_blended, sen
     assert rec.blended is expected_blended
     assert 2 <= len(rec.reasons) <= 3
     assert family(rec.runner_up) != family(rec.format)
-    assert rec.runner_up_when.startswith("if ")
+    assert rec.scores[family(rec.format)] > 0, "a format never wins with nothing for it"
 
 
 def test_table_is_big_and_covers_every_format():
-    assert len(CASES) >= 20
+    assert len(CASES) >= 60
     assert {case[2] for case in CASES} == set(FORMATS)
     assert any(case[3] for case in CASES), "blended must be covered"
     assert len({case[0] for case in CASES}) == len(CASES)
@@ -239,6 +349,8 @@ def test_every_text_entry_has_a_source(raw_knowledge):
     for section in ("reasons", "tensions", "runner_up_when", "combine"):
         for key, entry in raw_knowledge[section].items():
             assert entry.get("source"), f"{section}.{key} has no source"
+    for section in ("groups", "blended"):
+        assert raw_knowledge[section].get("source"), f"{section} has no source"
     for fmt in FORMATS:
         assert raw_knowledge["formats"][fmt].get("source")
 
@@ -283,12 +395,12 @@ def _knowledge_with(raw: dict, **thresholds) -> Knowledge:
 
 
 def test_thresholds_are_read_from_yaml(raw_knowledge):
-    profile = P(audience="experts", learners=80, coaching=True)
+    profile = P(audience="employees", learners=80, coaching=True)
     assert recommend(profile).format != "spoc"  # 80 > 50
     bigger = _knowledge_with(raw_knowledge, spoc_max_learners=100)
     rec = recommend(profile, knowledge=bigger)
-    assert rec.format == "spoc"
-    assert any("100" in reason for reason in rec.reasons)
+    assert rec.format == "spoc" and not rec.groups
+    assert any("up to 100" in reason for reason in rec.reasons)
 
 
 def test_mooc_threshold_is_read_from_yaml(raw_knowledge):
@@ -309,6 +421,8 @@ def test_mooc_threshold_is_read_from_yaml(raw_knowledge):
         (lambda d: d["thresholds"]["spoc_max_learners"].update(value=5), "spoc_learners_per_trainer <="),
         (lambda d: d["thresholds"]["spoc_max_learners"].update(value="fifty"), "positive integer"),
         (lambda d: d["formats"]["spoc"].pop("expansion"), "formats.spoc.expansion"),
+        (lambda d: d["reasons"]["cooc_internal"].update(formats=["cooc"]), "unknown value"),
+        (lambda d: d.pop("groups"), "groups.text"),
     ],
 )
 def test_bad_yaml_edits_are_refused(raw_knowledge, mutate, message):
@@ -366,7 +480,7 @@ def test_contradiction_public_8_coaching_is_explained():
     "profile, fragment",
     [
         (P(audience="employees", learners=2000, coaching=True), "individual coaching for 2,000"),
-        (P(audience="experts", learners=500), "fewer than your 500"),
+        (P(audience="experts", learners=500, goal="skills"), "fewer than your 500"),
         (P(audience="employees", learners=3000, face_to_face=True), "face-to-face"),
         (P(audience="experts", learners=10, own_resources=False), "resources to develop internal"),
         (P(audience="employees", goal="skills", open_to_all=True), "open to all Internet users"),
@@ -397,19 +511,85 @@ def test_runner_up_when_no_resources_says_so():
     rec = recommend(P(audience="employees", learners=200, goal="skills", own_resources=False))
     assert rec.format == "mooc"
     assert rec.reasons[0] == (
-        "Without the resources to develop internal training, your organisation can still "
-        "benefit from the advantages of the MOOC."
+        "Without the resources to develop internal training, organisations “can also "
+        "benefit from the advantages of the MOOC”."
     )
     assert rec.runner_up == "cooc_internal"
-    assert "resources" in rec.runner_up_when
+    assert rec.runner_up_change == ("own_resources", True)
+    assert "if your organisation could build its own course" in render(rec)
     assert rec.combine is None
 
 
 def test_runner_up_is_the_second_best():
     rec = recommend(P(audience="experts", learners=30, coaching=True, goal="skills"))
     assert rec.format == "spoc"
-    assert rec.runner_up == "cooc_internal"
-    assert "digital transformation" in rec.runner_up_when
+    assert family(rec.runner_up) == "cooc", "the COOC has the next most points"
+    slot, value = rec.runner_up_change
+    assert recommend(replace(P(audience="experts", learners=30, coaching=True, goal="skills"),
+                             **{slot: value})).format == rec.runner_up
+
+
+# --------------------------------------------------------------------------
+# Issue 11: K, T, R and the runner-up sentences that contradicted the user
+
+
+def test_K_no_resources_is_a_note_not_a_switch():
+    rec = recommend(P(audience="experts", learners=15, goal="productivity", coaching=True,
+                      own_resources=False))
+    assert rec.format == "spoc"
+    assert not any("MOOC" in reason for reason in rec.reasons), rec.reasons
+    assert any("can also benefit from the advantages of the MOOC" in t for t in rec.tensions)
+    assert any("plan how to provide a SPOC" in t for t in rec.tensions)
+
+
+def test_T_loyalty_without_resources_stays_an_external_cooc():
+    rec = recommend(P(audience="customers", learners=500, goal="loyalty", own_resources=False))
+    assert rec.format == "cooc_external"
+    assert rec.scores["mooc"] == 0, "missing resources are no point for somebody else's MOOC"
+    assert any("loyalty program" in reason for reason in rec.reasons)
+    assert any("resources" in t for t in rec.tensions)
+
+
+def test_R_sixty_experts_get_spoc_groups_not_a_zero_point_cooc():
+    rec = recommend(P(audience="experts", learners=60, goal="productivity", coaching=True,
+                      face_to_face=True))
+    assert (rec.format, rec.blended, rec.groups) == ("spoc", True, True)
+    text = render(rec)
+    assert text.startswith("I recommend a SPOC (Small Private Online Course), run as several "
+                           "groups of about 15 learners per trainer, combined with face-to-face "
+                           "sessions (blended learning).")
+    assert "60 learners is more than one SPOC holds" in text
+    assert rec.tensions == [], "no note that the SPOC cannot hold them: it is in groups"
+
+
+@pytest.mark.parametrize("profile, not_said", [
+    (P(audience="employees", learners=8, goal="onboarding"), "new collaborators"),
+    (P(audience="employees", learners=10, goal="onboarding"), "about 10 learners"),
+    (P(audience="employees", learners=30), "about 40 learners"),
+    (P(audience="employees", learners=2000, goal="skills", coaching=True), "thousands"),
+    (P(audience="public", learners=400, goal="loyalty"), "open to all Internet users"),
+    (P(audience="public", goal="skills", open_to_all=False), "open to all Internet users"),
+])
+def test_runner_up_never_names_an_answer_already_given(profile, not_said):
+    line = render(recommend(profile)).splitlines()
+    runner = next(l for l in line if l.startswith("Runner-up:"))
+    assert not_said not in runner, runner
+
+
+def test_external_cooc_never_shows_the_internal_cooc_private_community():
+    for profile in (P(audience="employees", goal="skills", open_to_all=True),
+                    P(audience="customers", goal="skills", open_to_all=True),
+                    P(audience="customers", goal="loyalty")):
+        rec = recommend(profile)
+        assert rec.format == "cooc_external"
+        assert not any("private community" in r or "internal COOC" in r for r in rec.reasons)
+
+
+def test_customers_are_not_told_about_employees_skills():
+    rec = recommend(P(audience="customers", learners=300, goal="skills"))
+    assert rec.format == "cooc_internal"
+    assert not any("skills of employees" in r for r in rec.reasons), rec.reasons
+    assert any("Training customers" in r for r in rec.reasons)
 
 
 def test_combine_for_coached_subgroup_of_large_audience():
@@ -481,15 +661,16 @@ def test_render_spoc_blended():
         "I recommend a SPOC (Small Private Online Course), "
         "combined with face-to-face sessions (blended learning)."
     )
-    assert "Runner-up: an internal COOC (Corporate Online Open Course)" in text
+    assert "Runner-up: a MOOC, which would be the better choice with thousands of learners." in text
+    assert text.count("(Small Private Online Course)") == 1
 
 
 def test_render_mooc_and_runner_up():
     rec = recommend(P(audience="public", learners=20000, goal="free_knowledge"))
     text = render(rec)
     assert text.startswith("I recommend a MOOC (Massive Open Online Course).")
-    assert "Runner-up: an external COOC (Corporate Online Open Course), which would be" in text
-    assert rec.runner_up_when in text
+    assert ("Runner-up: an external COOC, which would be the better choice if the goal were a "
+            "loyalty program or e-reputation.") in text
     assert "Note:" not in text
 
 
@@ -507,31 +688,73 @@ def test_render_contradiction():
     text = render(recommend(P(audience="public", learners=8, coaching=True)))
     assert text.startswith("I recommend a SPOC (Small Private Online Course).")
     assert text.count("Note:") == 2
-    assert "Runner-up: a MOOC (Massive Open Online Course)" in text
+    assert "Runner-up: a MOOC, which would be the better choice" in text
 
 
 def test_render_shape_for_a_hand_made_recommendation():
     rec = Recommendation(
         format="cooc_external", blended=False, reasons=["R1.", "R2."],
-        runner_up="spoc", runner_up_when="if X", combine=None, tensions=["T."],
+        runner_up="spoc", runner_up_change=("coaching", True), combine=None, tensions=["T."],
     )
     assert render(rec).splitlines() == [
         "I recommend an external COOC (Corporate Online Open Course).",
         "- R1.",
         "- R2.",
         "Note: T.",
-        "Runner-up: a SPOC (Small Private Online Course), which would be the better choice if X.",
+        "Runner-up: a SPOC, which would be the better choice if the learners needed individual "
+        "coaching.",
     ]
+    assert render_short(rec) == ("I recommend an external COOC (Corporate Online Open Course)."
+                                 "\nR1.")
+    assert render_details(rec).splitlines()[0] == "Why the external COOC:"
+    no_change = replace(rec, runner_up_change=None)
+    assert "Runner-up: a SPOC, the next best fit for your answers" in render(no_change)
 
 
 # --------------------------------------------------------------------------
 # Never raises, always well-formed
 
 
-def test_every_profile_gives_a_well_formed_answer(article):
+# Words that show which format or audience a reason speaks of.
+OTHER_FORMAT_WORDS = {
+    "mooc": ("SPOC", "COOC"),
+    "spoc": ("MOOC", "COOC"),
+    "cooc_internal": ("MOOC", "SPOC", "external COOC", "accessible to all Internet users"),
+    "cooc_external": ("MOOC", "SPOC", "internal COOC", "private community"),
+}
+AUDIENCE_WORDS = {
+    "Your audience is the general public": ("public",),
+    "Your learners are employees": ("employees",),
+    "Your learners are customers": ("customers",),
+    "Your learners are a selected group": ("experts",),
+    "skills of employees": (None, "employees", "experts"),
+    "Training customers": ("customers",),
+    "team spirit": (None, "employees", "experts"),
+}
+
+
+def assert_consistent(profile: Profile, rec: Recommendation) -> None:
+    """What a user could catch the bot at: a winner with nothing for it, a runner-up
+    "if" they already said, a reason about another format or another audience."""
+    if any(rec.scores.values()):
+        assert rec.scores[family(rec.format)] > 0, "a format never wins with nothing for it"
+    if rec.runner_up_change:
+        slot, value = rec.runner_up_change
+        assert slot != "open_to_all"
+        assert not same_answer(slot, getattr(profile, slot), value), "condition = an answer"
+        assert recommend(replace(profile, **{slot: value})).format == rec.runner_up
+    for reason in rec.reasons:
+        assert not any(word in reason for word in OTHER_FORMAT_WORDS[rec.format]), reason
+        for words, audiences in AUDIENCE_WORDS.items():
+            assert words not in reason or profile.audience in audiences, reason
+        counts = re.findall(r"^([\d,]+) learners", reason)
+        assert not counts or int(counts[0].replace(",", "")) == learner_count(profile)
+
+
+def test_every_profile_gives_a_well_formed_and_consistent_answer(article):
     values = {
         "audience": (None, "public", "employees", "customers", "experts", "unknown"),
-        "learners": (None, 1, 15, 16, 50, 51, 999, 1000, 0, -3),
+        "learners": (None, 1, 15, 16, 50, 51, 999, 1000, 0, -3),  # 0, -3: not a count
         "goal": (None, "free_knowledge", "skills", "onboarding", "loyalty", "productivity",
                  "culture"),
         "coaching": (None, True, False),
@@ -550,10 +773,12 @@ def test_every_profile_gives_a_well_formed_answer(article):
         assert 2 <= len(rec.reasons) <= 3
         assert len(set(rec.reasons)) == len(rec.reasons)
         assert rec.blended == (rec.format == "spoc" and profile.face_to_face is True)
+        assert_consistent(profile, rec)
         text = render(rec)
         assert text.startswith("I recommend a")
         assert "Runner-up:" in text
         assert "{" not in text and "}" not in text
+        assert text.count(" Course)") == 1, "the expansion once per reply"
     assert count == 6 * 10 * 7 * 3 ** 4
 
 
@@ -568,7 +793,7 @@ def test_internal_cooc_never_gives_external_only_reasons():
 
 
 def test_spoc_limit_is_explained_once():
-    rec = recommend(P(audience="experts", learners=80, coaching=True))
+    rec = recommend(P(audience="employees", learners=80, coaching=True))
     assert rec.format != "spoc"
     assert rec.runner_up == "spoc"
     assert sum("at most 50" in t for t in rec.tensions) == 1
