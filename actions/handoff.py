@@ -20,7 +20,7 @@ import yaml
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -163,15 +163,15 @@ def handoff_content(tracker: Tracker, now: Optional[datetime] = None) -> Dict[Te
 
 
 def resume_events(tracker: Tracker) -> List[EventType]:
-    """Back to the form the hand-off interrupted (its pending question is asked again).
-
-    Why not a rule: a rule can't say "the form that was active before"; requested_slot
-    is cleared so the form reads nothing from the hand-off's last message."""
+    """Marks the form the hand-off interrupted, if any, for the rule that resumes it;
+    requested_slot is cleared so that form reads nothing from the hand-off's last
+    message and asks its pending question again."""
     loops = [e.get("name") for e in tracker.events if e.get("event") == "active_loop"]
     starts = [i for i, name in enumerate(loops) if name == FORM]
     if starts and starts[-1] > 0 and loops[starts[-1] - 1] in RESUMABLE_FORMS:
-        return [SlotSet("requested_slot", None), FollowupAction(loops[starts[-1] - 1])]
-    return []
+        return [SlotSet("requested_slot", None),
+                SlotSet("handoff_resume", loops[starts[-1] - 1])]
+    return [SlotSet("handoff_resume", None)]
 
 
 class ValidateHandoffForm(FormValidationAction):

@@ -35,6 +35,8 @@ import requests
 import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
+# urllib3 logs each request's path at DEBUG, and a webhook's path is its secret token.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 WEBHOOK, EMAIL = "webhook", "email"
 SEND_TIMEOUT_SECONDS = 5
