@@ -174,6 +174,20 @@ def resume_events(tracker: Tracker) -> List[EventType]:
     return [SlotSet("handoff_resume", None)]
 
 
+class ActionCheckMisunderstandings(Action):
+    """After a request to rephrase or an off-subject answer: was the message before
+    also one? Then a rule offers a person. (Rules can't span two user messages.)"""
+
+    def name(self) -> Text:
+        return "action_check_misunderstandings"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        intents = [(e.get("parse_data") or {}).get("intent", {}).get("name")
+                   for e in tracker.events if e.get("event") == "user"]
+        return [SlotSet("handoff_offer_due", len(intents) >= 2 and intents[-2] in MISUNDERSTOOD)]
+
+
 class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return f"validate_{FORM}"
@@ -208,16 +222,13 @@ class ValidateHandoffForm(FormValidationAction):
 
 
 class AskHandoffAccepted(Action):
-    """The offer, saying what would be sent (after two misunderstandings, with a sorry)."""
+    """The offer, saying what would be sent."""
 
     def name(self) -> Text:
         return "action_ask_handoff_accepted"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent in MISUNDERSTOOD:
-            say(dispatcher, "misunderstood")
         say(dispatcher, "offer", what=what_is_sent(tracker))
         return []
 
@@ -262,9 +273,6 @@ class ActionFinishHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         names = handoff_delivery.transports()
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not names and intent in MISUNDERSTOOD:
-            say(dispatcher, "misunderstood")
         if not names:
             contact = os.environ.get("HANDOFF_CONTACT")
             if contact:

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff
-from actions.handoff import ActionFinishHandoff, ValidateHandoffForm
+from actions.handoff import ActionCheckMisunderstandings, ActionFinishHandoff, ValidateHandoffForm
 
 FORM_SLOTS = ["handoff_accepted", "handoff_email", "handoff_project", "handoff_confirmed"]
 DOMAIN = {"forms": {"handoff_form": {"required_slots": FORM_SLOTS}}}
@@ -154,3 +154,16 @@ def test_the_interrupted_dialog_is_marked_for_resuming():
             "timestamp": None} in resume
     done = events[:1] + [{"event": "active_loop", "name": None}] + events[1:]
     assert handoff.resume_events(tracker(done))[-1]["value"] is None
+
+
+@pytest.mark.parametrize("intents,due", [
+    (["nlu_fallback"], False),
+    (["ask_definition", "out_of_scope"], False),
+    (["nlu_fallback", "out_of_scope"], True),
+    (["out_of_scope", "nlu_fallback"], True),
+    (["out_of_scope", "deny", "nlu_fallback"], False),
+])
+def test_the_second_misunderstanding_in_a_row_makes_the_offer_due(intents, due):
+    events = [user(f"message {i}", intent=intent) for i, intent in enumerate(intents)]
+    result = ActionCheckMisunderstandings().run(CollectingDispatcher(), tracker(events), {})
+    assert result[0]["name"] == "handoff_offer_due" and result[0]["value"] is due

@@ -112,7 +112,10 @@ def test_two_misunderstandings_in_a_row_bring_the_offer(bot):
     first = d.say("xqzj vvkp blorf")
     assert first.startswith("Sorry, I didn't get that") and OFFER not in first
     second = d.say("What's the weather in London?")
-    assert second.startswith(wording()["misunderstood"]) and OFFER in second
+    assert second.startswith("Sorry, I can't help with that") and OFFER in second
+    third = d.say("no thanks")
+    assert CANCELLED in third
+    assert OFFER not in d.say("xqzj vvkp blorf")  # one misunderstanding again
 
 
 def test_hand_off_in_the_middle_of_the_dialog_then_it_resumes(bot):
