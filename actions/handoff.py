@@ -283,7 +283,8 @@ class ActionFinishHandoff(Action):
             say(dispatcher, "cancelled")
         else:
             await self._send(dispatcher, tracker, names)
-        return [SlotSet(slot, None) for slot in HANDOFF_SLOTS] + resume_events(tracker)
+        return ([SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "handoff_offer_due")]
+                + resume_events(tracker))
 
     @staticmethod
     async def _send(dispatcher: CollectingDispatcher, tracker: Tracker,
