@@ -105,9 +105,11 @@ def what_is_sent(tracker: Tracker) -> Text:
     _, identity = channel_identity(tracker)
     parts = [identity["short"] if identity else "the e-mail address you give me",
              "the questions you asked here"]
-    if _dialog_ran(tracker):
+    if tracker.get_slot("recommended_format"):
         parts.append("your answers and my recommendation")
-    return ", ".join(parts) + " and a line about your project if you like"
+    elif _dialog_ran(tracker):
+        parts.append("your answers so far")
+    return ", ".join(parts) + " and, if you like, a line about your project"
 
 
 def contact_of(tracker: Tracker) -> Optional[Text]:
@@ -273,6 +275,7 @@ class ActionFinishHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         names = handoff_delivery.transports()
+        resume = resume_events(tracker)
         if not names:
             contact = os.environ.get("HANDOFF_CONTACT")
             if contact:
@@ -282,13 +285,13 @@ class ActionFinishHandoff(Action):
         elif tracker.get_slot("handoff_confirmed") is not True:
             say(dispatcher, "cancelled")
         else:
-            await self._send(dispatcher, tracker, names)
-        return ([SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "handoff_offer_due")]
-                + resume_events(tracker))
+            resuming = any(e.get("name") == "handoff_resume" and e.get("value") for e in resume)
+            await self._send(dispatcher, tracker, names, go_on=not resuming)
+        return [SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "handoff_offer_due")] + resume
 
     @staticmethod
     async def _send(dispatcher: CollectingDispatcher, tracker: Tracker,
-                    names: List[Text]) -> None:
+                    names: List[Text], go_on: bool) -> None:
         contact = contact_of(tracker)
         try:
             box = outbox()
@@ -300,7 +303,8 @@ class ActionFinishHandoff(Action):
         sent = [await asyncio.to_thread(box.deliver, row_id) for row_id in ids]
         box.start_worker()  # retries what failed, in the background
         if all(sent):
-            say(dispatcher, "sent", contact=contact)
+            # "Anything else?" only when no interrupted dialog asks its question next.
+            say(dispatcher, "sent_go_on" if go_on else "sent", contact=contact)
         else:
             say(dispatcher, "recorded", contact=contact)
 

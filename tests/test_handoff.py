@@ -99,8 +99,11 @@ def test_the_offer_says_what_is_sent_in_each_channel():
     assert web.startswith("the e-mail address you give me, the questions you asked here")
     assert handoff.what_is_sent(tracker([user("human please", SLACK)])).startswith(
         "your Slack user id")
-    after_dialog = handoff.what_is_sent(tracker([user("x", TEAMS)], {"audience": "employees"}))
-    assert after_dialog.startswith("your Teams name") and "my recommendation" in after_dialog
+    midway = handoff.what_is_sent(tracker([user("x", TEAMS)], {"audience": "employees"}))
+    assert midway.startswith("your Teams name") and "your answers so far" in midway
+    after = handoff.what_is_sent(tracker([user("x")], {"audience": "employees",
+                                                       "recommended_format": "spoc"}))
+    assert "your answers and my recommendation" in after
 
 
 def test_the_team_gets_identity_channel_time_questions_answers_and_conversation_id():
