@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
 # Content read at run time (answers, recommendation rules, dialog wording) is not training input.
-TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml)
+TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
 .PHONY: install system-packages train run run-cluster shell test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean

@@ -364,6 +364,10 @@ class TeamsConnector(BotFrameworkInput):
                         "channel_id": activity.get("channelId"),
                         "tenant_id": (activity.get("channelData") or {})
                         .get("tenant", {}).get("id"),
+                        # Who is writing, for a hand-off to the training team.
+                        "user": {"id": activity["from"].get("id"),
+                                 "name": activity["from"].get("name"),
+                                 "aad_object_id": activity["from"].get("aadObjectId")},
                     })
                     message = UserMessage(text, TeamsOutput(self, activity),
                                           activity["from"].get("id"),

@@ -1,0 +1,322 @@
+"""The hand-off to a person on the training team (docs/handoff.md): the offer, the
+questions of `handoff_form` and the send. Delivery is in actions/handoff_delivery.py.
+
+The form's slots (domain.yml): handoff_accepted (the offer), handoff_email (web and
+REST only: Slack and Teams give the user's identity), handoff_project (optional, one
+line), handoff_confirmed (the one-line summary). handoff_confirmed False is a "no" to
+any of them, which ends the form without sending.
+"""
+import asyncio
+import logging
+import os
+import re
+import threading
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import yaml
+
+from email_validator import EmailNotValidError, validate_email
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import form_answers, handoff_delivery, recommender
+
+logger = logging.getLogger(__name__)
+
+FORM = "handoff_form"
+HANDOFF_SLOTS = ("handoff_accepted", "handoff_email", "handoff_project", "handoff_confirmed")
+# A form the hand-off interrupted is resumed where it was afterwards.
+RESUMABLE_FORMS = ("recommendation_form",)
+MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+CHANNEL_NAMES = {"rest": "web page / REST", "slack": "Slack", "botframework": "Microsoft Teams",
+                 "cmdline": "rasa shell"}
+QUESTIONS_SENT = 5
+MAX_FIELD_CHARS = 500
+# One token with an @ in it: "my address is jane@acme.example" gives the address.
+ADDRESS_TOKEN = re.compile(r"[^\s<>()\[\],;:\"']*@[^\s<>()\[\],;:\"']*")
+SKIP = {"skip", "no", "nope", "nothing", "none", "no thanks", "no, thanks", "n/a", "-"}
+
+WORDING_FILE = Path(__file__).resolve().parents[1] / "data" / "handoff.yml"
+
+_outbox: Optional[handoff_delivery.Outbox] = None
+_outbox_lock = threading.Lock()
+
+
+def outbox() -> handoff_delivery.Outbox:
+    global _outbox
+    with _outbox_lock:
+        if _outbox is None:
+            _outbox = handoff_delivery.Outbox(handoff_delivery.database_url())
+        return _outbox
+
+
+@lru_cache(maxsize=1)
+def wording() -> Dict[Text, Any]:
+    with open(WORDING_FILE, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def say(dispatcher: CollectingDispatcher, key: Text, **values: Any) -> None:
+    dispatcher.utter_message(text=wording()[key].format(**values),
+                             buttons=list(wording().get(f"{key}_buttons", [])))
+
+
+def one_line(text: Any, limit: int = MAX_FIELD_CHARS) -> Text:
+    """User text for the message: control characters and line breaks become spaces."""
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", str(text or "")).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def channel_identity(tracker: Tracker) -> Tuple[Text, Optional[Dict[Text, Text]]]:
+    """The latest message's channel, and the user's identity when the channel gives
+    one (Slack user id; Teams AAD object id and name, see channels/*.py)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        channel = event.get("input_channel") or "unknown"
+        metadata = event.get("metadata") or {}
+        if channel == "slack":
+            user = metadata.get("user_id") or (metadata.get("users") or [None])[0]
+            if user:
+                return channel, {"label": f"Slack user {one_line(user, 64)}",
+                                 "short": "your Slack user id"}
+        if channel == "botframework":
+            user = metadata.get("user") or {}
+            aad, name = user.get("aad_object_id"), user.get("name")
+            if aad or name:
+                label = one_line(name or "Teams user", 128)
+                if aad:
+                    label += f" (Teams, AAD object id {one_line(aad, 64)})"
+                return channel, {"label": label, "short": "your Teams name"}
+        return channel, None
+    return "unknown", None
+
+
+def _dialog_ran(tracker: Tracker) -> bool:
+    return any(tracker.get_slot(slot) is not None for slot in form_answers.FORM_SLOTS)
+
+
+def what_is_sent(tracker: Tracker) -> Text:
+    _, identity = channel_identity(tracker)
+    parts = [identity["short"] if identity else "the e-mail address you give me",
+             "the questions you asked here"]
+    if tracker.get_slot("recommended_format"):
+        parts.append("your answers and my recommendation")
+    elif _dialog_ran(tracker):
+        parts.append("your answers so far")
+    return ", ".join(parts) + " and, if you like, a line about your project"
+
+
+def contact_of(tracker: Tracker) -> Optional[Text]:
+    _, identity = channel_identity(tracker)
+    return tracker.get_slot("handoff_email") or (identity["label"] if identity else None)
+
+
+def last_questions(tracker: Tracker) -> List[Text]:
+    """The user's last messages before the hand-off began (buttons' payloads left out)."""
+    texts = []
+    for event in tracker.events:
+        if event.get("event") == "active_loop" and event.get("name") == FORM:
+            break
+        if event.get("event") == "user" and not (event.get("text") or "").startswith("/"):
+            texts.append(one_line(event.get("text")))
+    return [t for t in texts if t][-QUESTIONS_SENT:]
+
+
+def answers_given(tracker: Tracker) -> Text:
+    values = {slot: tracker.get_slot(slot) for slot in form_answers.FORM_SLOTS
+              if tracker.get_slot(slot) is not None}
+    if "learners" in values:
+        values["learners"] = int(values["learners"])
+    return form_answers.describe(values)
+
+
+def handoff_content(tracker: Tracker, now: Optional[datetime] = None) -> Dict[Text, Any]:
+    """What the training team receives: plain text, and the same for Slack-style webhooks."""
+    channel, identity = channel_identity(tracker)
+    email = tracker.get_slot("handoff_email")
+    contact = email or (identity["label"] if identity else "unknown")
+    now = now or datetime.now(timezone.utc)
+    lines = ["A user of the training formats assistant would like to talk to a person.",
+             f"Contact: {contact}",
+             f"Channel: {CHANNEL_NAMES.get(channel, channel)}",
+             f"Time: {now.strftime('%Y-%m-%d %H:%M UTC')}",
+             f"Conversation id: {one_line(tracker.sender_id, 128)}"]
+    if tracker.get_slot("handoff_project"):
+        lines.append(f"About the project: {one_line(tracker.get_slot('handoff_project'))}")
+    questions = last_questions(tracker)
+    lines.append("Last questions:" if questions else "Last questions: none")
+    lines += [f"- {q}" for q in questions]
+    fmt = tracker.get_slot("recommended_format")
+    if fmt:
+        lines.append(f"Recommendation: {recommender.label(fmt)}")
+    if _dialog_ran(tracker):
+        lines.append(f"Answers: {answers_given(tracker)}")
+    text = "\n".join(lines)
+    # Slack and Teams webhooks read &, < and > as markup: user text must stay text.
+    webhook_text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {"text": text, "webhook_text": webhook_text, "reply_to": email,
+            "contact": contact, "channel": channel, "conversation_id": tracker.sender_id}
+
+
+def resume_events(tracker: Tracker) -> List[EventType]:
+    """Marks the form the hand-off interrupted, if any, for the rule that resumes it;
+    requested_slot is cleared so that form reads nothing from the hand-off's last
+    message and asks its pending question again."""
+    loops = [e.get("name") for e in tracker.events if e.get("event") == "active_loop"]
+    starts = [i for i, name in enumerate(loops) if name == FORM]
+    if starts and starts[-1] > 0 and loops[starts[-1] - 1] in RESUMABLE_FORMS:
+        return [SlotSet("requested_slot", None),
+                SlotSet("handoff_resume", loops[starts[-1] - 1])]
+    return [SlotSet("handoff_resume", None)]
+
+
+class ActionCheckMisunderstandings(Action):
+    """After a request to rephrase or an off-subject answer: was the message before
+    also one? Then a rule offers a person. (Rules can't span two user messages.)"""
+
+    def name(self) -> Text:
+        return "action_check_misunderstandings"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        intents = [(e.get("parse_data") or {}).get("intent", {}).get("name")
+                   for e in tracker.events if e.get("event") == "user"]
+        return [SlotSet("handoff_offer_due", len(intents) >= 2 and intents[-2] in MISUNDERSTOOD)]
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> Text:
+        return f"validate_{FORM}"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if not handoff_delivery.transports() or tracker.get_slot("handoff_confirmed") is False:
+            return []  # nothing to ask: action_finish_handoff says whom to contact, or stops
+        _, identity = channel_identity(tracker)
+        return [s for s in domain_slots if not (identity and s == "handoff_email")]
+
+    def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("handoff_confirmed") is False:
+            return {"handoff_email": None}  # "no" / "cancel": the form ends
+        tokens = ADDRESS_TOKEN.findall(str(value or ""))
+        try:
+            if len(tokens) != 1:
+                raise EmailNotValidError("not one address")
+            address = validate_email(tokens[0], check_deliverability=False).normalized
+        except EmailNotValidError:
+            say(dispatcher, "invalid_email")
+            return {"handoff_email": None}
+        return {"handoff_email": address}
+
+    def validate_handoff_project(self, value: Any, dispatcher: CollectingDispatcher,
+                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = one_line(value)
+        if text.startswith("/") or text.lower().strip(" .!") in SKIP:
+            return {"handoff_project": ""}  # skipped: "" is an answer, None would re-ask
+        return {"handoff_project": text}
+
+
+class AskHandoffAccepted(Action):
+    """The offer, saying what would be sent."""
+
+    def name(self) -> Text:
+        return "action_ask_handoff_accepted"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        say(dispatcher, "offer", what=what_is_sent(tracker))
+        return []
+
+
+class AskHandoffEmail(Action):
+    def name(self) -> Text:
+        return "action_ask_handoff_email"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        say(dispatcher, "ask_email")
+        return []
+
+
+class AskHandoffProject(Action):
+    def name(self) -> Text:
+        return "action_ask_handoff_project"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        say(dispatcher, "ask_project")
+        return []
+
+
+class AskHandoffConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_handoff_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        say(dispatcher, "confirm", contact=contact_of(tracker))
+        return []
+
+
+class ActionFinishHandoff(Action):
+    """Records and sends the hand-off (or says whom to contact, or that nothing was
+    sent), forgets the hand-off's answers and goes back to an interrupted dialog."""
+
+    def name(self) -> Text:
+        return "action_finish_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        names = handoff_delivery.transports()
+        resume = resume_events(tracker)
+        if not names:
+            contact = os.environ.get("HANDOFF_CONTACT")
+            if contact:
+                say(dispatcher, "unavailable", contact=contact)
+            else:
+                say(dispatcher, "no_contact")
+        elif tracker.get_slot("handoff_confirmed") is not True:
+            say(dispatcher, "cancelled")
+        else:
+            resuming = any(e.get("name") == "handoff_resume" and e.get("value") for e in resume)
+            await self._send(dispatcher, tracker, names, go_on=not resuming)
+        return [SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "handoff_offer_due")] + resume
+
+    @staticmethod
+    async def _send(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    names: List[Text], go_on: bool) -> None:
+        contact = contact_of(tracker)
+        try:
+            box = outbox()
+            ids = await asyncio.to_thread(box.add, handoff_content(tracker), names)
+        except Exception:  # noqa: BLE001 - the user must not be told it is recorded
+            logger.exception("Could not record a hand-off for %s.", tracker.sender_id)
+            say(dispatcher, "failed")
+            return
+        sent = [await asyncio.to_thread(box.deliver, row_id) for row_id in ids]
+        box.start_worker()  # retries what failed, in the background
+        if all(sent):
+            # "Anything else?" only when no interrupted dialog asks its question next.
+            say(dispatcher, "sent_go_on" if go_on else "sent", contact=contact)
+        else:
+            say(dispatcher, "recorded", contact=contact)
+
+
+def _start_worker_at_boot() -> None:
+    """Hand-offs left pending by a restart are sent without waiting for a new one."""
+    if not handoff_delivery.transports():
+        return
+    try:
+        outbox().start_worker()
+    except Exception:  # noqa: BLE001 - the action server must start anyway
+        logger.exception("The hand-off outbox is not reachable; hand-offs will retry.")
+
+
+_start_worker_at_boot()
