@@ -24,7 +24,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import form_answers, handoff_delivery, recommender
+from actions import form_answers, handoff_delivery
+from actions.recommendation_content import load_knowledge
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def handoff_content(tracker: Tracker, now: Optional[datetime] = None) -> Dict[Te
     lines += [f"- {q}" for q in questions]
     fmt = tracker.get_slot("recommended_format")
     if fmt:
-        lines.append(f"Recommendation: {recommender.label(fmt)}")
+        lines.append(f"Recommendation: {load_knowledge().label(fmt)}")
     if _dialog_ran(tracker):
         lines.append(f"Answers: {answers_given(tracker)}")
     text = "\n".join(lines)
