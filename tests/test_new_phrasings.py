@@ -22,61 +22,69 @@ def start(bot, name, *answers):
     return dialog
 
 
-def test_class0_an_unreadable_count_does_not_crash(bot):
+@pytest.fixture
+def saved():
+    """Keeps each dialog's transcript (artifacts/transcripts/), passed or not."""
+    dialogs = []
+    yield dialogs.append
+    for dialog in dialogs:
+        dialog.save()
+
+
+def test_class0_an_unreadable_count_does_not_crash(bot, saved):
     dialog = start(bot, "new-class0", "the sales team")
+    saved(dialog)
     reply = dialog.say("hard to say at this point")
-    assert "went wrong" not in reply and asked(reply)
-    reply = dialog.say("dunno, it depends on the budget")
-    assert "went wrong" not in reply and asked(reply) == ["goal"]
-    dialog.save()
+    assert "went wrong" not in reply and "leave that one open" in reply
+    assert asked(reply) == ["goal"]
 
 
-def test_class1_an_answer_with_an_explanation_is_read(bot):
+def test_class1_an_answer_with_an_explanation_is_read(bot, saved):
     dialog = start(bot, "new-class1", "our employees", "around 200", "onboarding", "no", "no")
+    saved(dialog)
     reply = dialog.say("yes, our L&D team has a small recording studio")
     assert asked(reply) == ["open_to_all"]
-    dialog.save()
 
 
-def test_class2_a_format_word_answers_private_or_public(bot):
+def test_class2_a_format_word_answers_private_or_public(bot, saved):
     dialog = start(bot, "new-class2", "our employees", "around 200", "onboarding", "no", "no",
                    "yes we can")
+    saved(dialog)
     assert "I recommend an internal COOC" in dialog.say("private")
-    dialog.save()
 
 
-def test_class3_carry_on_continues_the_dialog(bot):
+def test_class3_carry_on_continues_the_dialog(bot, saved):
     dialog = start(bot, "new-class3", "the sales team")
+    saved(dialog)
     reply = dialog.say("carry on please")
     assert "stopped" not in reply and asked(reply) == ["learners"]
-    dialog.save()
 
 
-def test_class4_a_goal_outside_the_buttons(bot):
+def test_class4_a_goal_outside_the_buttons(bot, saved):
     dialog = start(bot, "new-class4", "the sales team", "60")
-    reply = dialog.say("get the sales reps fluent in Salesforce")
+    saved(dialog)
+    reply = dialog.say("get them comfortable with our new software for tickets")
     assert "Here is how they differ" not in reply and asked(reply) == ["coaching"]
-    dialog.save()
 
 
 @pytest.mark.parametrize("question", ["how tall is Mount Kilimanjaro?",
                                       "what does SQL stand for"])
-def test_class5_off_subject_questions_are_declined(bot, question):
+def test_class5_off_subject_questions_are_declined(bot, question, saved):
     dialog = Dialog(bot, f"new-class5-{len(question)}")
+    saved(dialog)
     assert dialog.say(question).startswith(DECLINED)
-    dialog.save()
 
 
-def test_class6_a_comparison_with_a_need(bot):
+def test_class6_a_comparison_with_a_need(bot, saved):
     dialog = Dialog(bot, "new-class6")
+    saved(dialog)
     reply = dialog.say("COOC or SPOC, which suits onboarding 25 new sales reps?")
     assert "Here is how they differ" in reply and asked(reply)
-    dialog.save()
 
 
-def test_class7_asking_for_a_person(bot):
+def test_class7_asking_for_a_person(bot, saved):
     dialog = Dialog(bot, "new-class7")
+    saved(dialog)
     reply = dialog.say("is there a person I could chat with instead?")
     assert "I'm a bot" not in reply and not reply.startswith(DECLINED)
-    assert "person" in reply or "colleague" in reply or "human" in reply
-    dialog.save()
+    assert "can't pass this conversation on" in reply  # the hand-off intent
