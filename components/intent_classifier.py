@@ -61,6 +61,7 @@ class Model:
         self.vectorizer = self._new_vectorizer()
         self.vectorizer.fit(texts)
         regression = LogisticRegression(C=self.config["C"], max_iter=3000,
+                                        class_weight=self.config["class_weight"],
                                         random_state=self.config["random_seed"])
         regression.fit(self._features(texts, vectors), list(labels))
         self.classes = [str(c) for c in regression.classes_]
@@ -104,7 +105,8 @@ class EncoderIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 10.0, "embedding_weight": 3.0, "ngrams": [2, 5], "random_seed": 42}
+        return {"C": 10.0, "embedding_weight": 3.0, "ngrams": [2, 5], "class_weight": None,
+                "random_seed": 42}
 
     @staticmethod
     def required_packages() -> List[Text]:

@@ -2,7 +2,7 @@
 read its confidence (FallbackClassifier's threshold, subject_check's CONFIDENT and
 FORMAT_GUESS_CONFIDENCE). Training data only (data/nlu): never the evaluation sets.
 
-    .venv/bin/python scripts/tune_nlu.py [C embedding_weight]
+    .venv/bin/python scripts/tune_nlu.py [C embedding_weight]   # default: config.yml's
 
 Embeddings are cached in build/encoder-cache.npz. Prints 5-fold accuracy and, for each
 candidate threshold, what it would do to the out-of-fold predictions.
@@ -32,6 +32,15 @@ def training_data():
     return [m.get("text") for m in examples], [m.get("intent") for m in examples]
 
 
+def pipeline_config():
+    """The EncoderIntentClassifier's settings in config.yml."""
+    import yaml
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+    item = next(c for c in pipeline if c["name"].endswith("EncoderIntentClassifier"))
+    return {k: v for k, v in item.items() if k != "name"}
+
+
 def out_of_fold(config=None, folds=5, seed=42):
     config = {**EncoderIntentClassifier.get_default_config(), **(config or {})}
     texts, labels = training_data()
@@ -41,9 +50,9 @@ def out_of_fold(config=None, folds=5, seed=42):
 
 
 def main() -> None:
-    config = {}
+    config = pipeline_config()
     if len(sys.argv) > 2:
-        config = {"C": float(sys.argv[1]), "embedding_weight": float(sys.argv[2])}
+        config.update(C=float(sys.argv[1]), embedding_weight=float(sys.argv[2]))
     texts, labels, classes, probs = out_of_fold(config)
     predicted = np.array(classes, dtype=object)[probs.argmax(1)]
     confidence = probs.max(1)

@@ -17,14 +17,13 @@ from tests.stack import ROOT, RasaStack, texts
 
 EVAL = ROOT / "tests" / "eval"
 RESULTS = ROOT / "artifacts" / "eval"
-# Issue 10's gates are 95% of dialogs right, 95% of off-subject declined and at most 2%
-# of in-subject declined. Retrained from scratch, DIET on count vectors lands on either
-# side of the last two (off-subject 94.7-96.8%, in-subject 1.7-3.5% over the last four
-# trainings), so these floors guard against regressions below what it reliably does;
-# the README reports the latest figures against the gates.
-MANAGERS_RIGHT_FLOOR = 0.90
-OFF_SUBJECT_DECLINED_FLOOR = 0.92
-IN_SUBJECT_DECLINED_CEILING = 0.04
+# Issue 10's gates: 95% of dialogs right (no question asked more than twice), 95% of
+# off-subject declined, at most 2% of in-subject declined. The intent classifier (sentence
+# encoder + logistic regression, docs/nlu.md) is deterministic: retrained from scratch it
+# gives the same model, 67/68, 98.4% and 0.7% here.
+MANAGERS_RIGHT_FLOOR = 0.95
+OFF_SUBJECT_DECLINED_FLOOR = 0.95
+IN_SUBJECT_DECLINED_CEILING = 0.02
 # The replies that decline: off-subject, and "please rephrase".
 DECLINES = ("Sorry, I can't help with that.", "Sorry, I didn't get that.")
 

@@ -9,7 +9,7 @@ import pytest
 from tests.stack import MODEL, ROOT
 
 RASA = str(Path(sys.executable).parent / "rasa")
-INTENT_ACCURACY_GATE = 0.95
+INTENT_ACCURACY_GATE = 0.97  # issue 10
 ENTITY_F1_GATE = 0.95
 
 
