@@ -23,6 +23,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import List, Optional, Tuple, Union
 
 from text_to_num import alpha2digit
@@ -267,6 +268,17 @@ def parse_learner_count(text: Union[str, int, float, None]) -> Optional[LearnerC
         return LearnerCount(0, False) if nobody and not candidates else None
     value, rounded = _to_int(picked[0])
     return LearnerCount(value, approximate or rounded)
+
+
+@lru_cache(maxsize=4096)  # the recommender's runner-up search asks about the same counts
+def as_count(value: Union[str, int, float, None]) -> Optional[int]:
+    """THE conversion of a learner count to a whole number of learners, used by the form
+    (a float slot holds 12.0), the recommender and its runner-up search: None when
+    `value` is no valid count (missing, not a number, zero, negative, too large)."""
+    count = parse_learner_count(value)
+    if count is None or validate_learner_count(count.value) is not None:
+        return None
+    return count.value
 
 
 def validate_learner_count(value: Union[int, float, None]) -> Optional[str]:

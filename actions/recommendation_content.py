@@ -19,6 +19,9 @@ KNOWLEDGE_PATH = Path(__file__).resolve().parents[1] / "data" / "recommendation.
 # Canonical slot values.
 AUDIENCES = ("public", "employees", "customers", "experts")
 GOALS = ("free_knowledge", "skills", "onboarding", "loyalty", "productivity", "culture")
+# What the course is about: the organisation's own products, tools or expertise; technical
+# practices and ways of working; general knowledge that one of the existing MOOCs may cover.
+THEMES = ("company", "practices", "general")
 FORMATS = ("mooc", "cooc_internal", "cooc_external", "spoc")
 # Families scored by the rules; "cooc" becomes cooc_internal or cooc_external.
 FAMILIES = ("mooc", "cooc", "spoc")
@@ -34,13 +37,15 @@ REASON_KEYS = (
     "goal_skills_mooc", "goal_onboarding_cooc", "goal_loyalty_cooc", "goal_productivity_spoc",
     "goal_culture_cooc", "coaching_spoc", "face_to_face_spoc", "no_resources_mooc",
     "cooc_internal", "cooc_external",
+    "theme_company_cooc", "theme_company_cooc_external", "theme_practices_spoc", "theme_general_mooc", "exchanges_cooc",
+    "exchanges_spoc",
     "general_mooc_catalogue", "rewards_mooc", "general_cooc_targeted", "rewards_cooc",
     "general_spoc_targeted", "rewards_spoc",
 )
 TENSION_KEYS = (
     "public_but_small", "public_but_coaching", "coaching_but_large", "small_group_but_large",
     "face_to_face_not_spoc", "no_resources", "open_but_private_audience",
-    "public_but_internal", "loyalty_but_internal", "spoc_but_open",
+    "public_but_internal", "loyalty_but_internal", "spoc_but_open", "exchanges_but_mooc",
 )
 COMBINE_KEYS = ("coaching_subgroup", "face_to_face_subgroup", "public_and_selected",
                 "close_call")

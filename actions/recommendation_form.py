@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import actions, form_answers, knowledge, recommender
 from actions.recommendation_content import load_knowledge
 from actions.recommendation_text import render_details, render_short
-from actions.learner_count import validate_learner_count
+from actions.learner_count import as_count, validate_learner_count
 
 FORM = "recommendation_form"
 # Interruptions, when the message can't be read as the pending answer: requests that
@@ -38,15 +38,16 @@ QUESTION_WORDS = re.compile(
 
 
 def profile_from(slots: Dict[Text, Any]) -> recommender.Profile:
-    learners = slots.get("learners")
     return recommender.Profile(
         audience=slots.get("audience"),
-        learners=int(learners) if isinstance(learners, (int, float)) else None,
+        learners=as_count(slots.get("learners")),
         goal=slots.get("goal"),
         coaching=slots.get("coaching"),
         face_to_face=slots.get("face_to_face"),
         own_resources=slots.get("own_resources"),
         open_to_all=slots.get("open_to_all"),
+        theme=slots.get("theme"),
+        exchanges=slots.get("exchanges"),
     )
 
 
@@ -98,9 +99,14 @@ class ValidateRecommendationForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         left_open = tracker.get_slot("left_open") or []
-        slots = [s for s in domain_slots if s not in left_open]
+        profile = profile_from(tracker.slots)
+        # The theme and exchanges are asked only when their answer can still change the
+        # recommended format (an answer already given is kept).
+        slots = [s for s in domain_slots if s not in left_open
+                 and (s not in recommender.ASKED_WHEN_IT_MATTERS or tracker.get_slot(s) is not None
+                      or recommender.can_change(profile, s))]
         # Internal vs external only matters when a COOC is the likely answer.
-        if recommender.needs_open_to_all(profile_from(tracker.slots)):
+        if recommender.needs_open_to_all(profile):
             return slots
         return [s for s in slots if s != "open_to_all"]
 
@@ -224,7 +230,7 @@ class ValidateRecommendationForm(FormValidationAction):
         problem = validate_learner_count(value)
         if problem:
             return {"learners": None, **self._miss("learners", tracker, dispatcher, problem)}
-        return self._accepted("learners", float(value), tracker)
+        return self._accepted("learners", float(as_count(value)), tracker)
 
     def validate_audience(self, value, dispatcher, tracker, domain):
         return self._accepted("audience", value, tracker)
@@ -243,6 +249,12 @@ class ValidateRecommendationForm(FormValidationAction):
 
     def validate_open_to_all(self, value, dispatcher, tracker, domain):
         return self._accepted("open_to_all", value, tracker)
+
+    def validate_theme(self, value, dispatcher, tracker, domain):
+        return self._accepted("theme", value, tracker)
+
+    def validate_exchanges(self, value, dispatcher, tracker, domain):
+        return self._accepted("exchanges", value, tracker)
 
 
 class AskQuestion(Action, ABC):
@@ -264,7 +276,8 @@ class AskQuestion(Action, ABC):
         if tracker.get_slot("misses"):
             text = tracker.get_slot("answer_problem") or form_answers.hint(self.slot)
             not_sure = form_answers.message("not_sure_button")
-            buttons.append({"title": not_sure, "payload": not_sure})
+            if not any(button["title"] == not_sure for button in buttons):
+                buttons.append({"title": not_sure, "payload": not_sure})
         else:
             text = question["text"]
         dispatcher.utter_message(text=text, buttons=buttons)
