@@ -6,6 +6,7 @@ import pytest
 
 
 from actions.learner_count import (
+    as_count,
     MAX_LEARNERS,
     MESSAGES,
     LearnerCount,
@@ -164,3 +165,21 @@ def test_messages_differ():
 def test_parse_then_validate(text, error):
     message = validate_learner_count(parse_learner_count(text).value)
     assert message == (MESSAGES[error] if error else None)
+
+
+@pytest.mark.parametrize("value,count", [
+    (12, 12), (12.0, 12), (12.6, 13), ("about 200", 200), ("a few thousand", 3000),
+    (None, None), (True, None), (0, None), (-3, None), ("-5", None), (20_000_000, None),
+    ("hello", None), (float("nan"), None),
+])
+def test_one_conversion_to_a_whole_number_of_learners(value, count):
+    assert as_count(value) == count
+
+
+def test_the_form_and_the_recommender_convert_counts_alike():
+    from actions.recommendation_form import profile_from
+    from actions.recommender import Profile, learner_count, same_answer
+    assert profile_from({"learners": 12.6}).learners == 13 == as_count(12.6)
+    assert learner_count(Profile(learners=12.6)) == 13
+    assert profile_from({"learners": 0.0}).learners is None
+    assert same_answer("learners", 15.4, 15) and not same_answer("learners", 15.6, 15)

@@ -327,3 +327,89 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     assert "can't pick one format" in dispatcher.messages[0]["text"]
     assert "I recommend" not in dispatcher.messages[1]["text"]
+
+
+# --- The theme and exchanges questions: asked only when the answer can change the format --
+
+@pytest.mark.parametrize("slot,text,expected", [
+    ("theme", "it's about our own software", "company"),
+    ("theme", "training resellers on our product range", "company"),
+    ("theme", "harmonise their practices", "practices"),
+    ("theme", "general knowledge, nothing specific to us", "general"),
+    ("theme", "an off-the-shelf course would do", "general"),
+    ("theme", "a course for the general public", None),  # an audience, not a theme
+    ("exchanges", "yes, they should share experiences", True),
+    ("exchanges", "a forum to learn from each other", True),
+    ("exchanges", "they don't need to exchange", False),
+    ("exchanges", "self-paced, on their own", False),
+])
+def test_theme_and_exchanges_read_from_free_text(slot, text, expected):
+    assert form_answers.read_slot(slot, text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [("marketing", "general"), ("our tools", "company"),
+                                           ("technical stuff", "practices")])
+def test_short_theme_answers_count_only_right_after_the_question(text, expected):
+    assert form_answers.read_answer("theme", text) == expected
+    assert "theme" not in form_answers.read_all(text) or text == "our tools"
+
+
+SME_SLOTS = {"audience": "employees", "learners": 200.0, "goal": "skills", "coaching": False,
+             "face_to_face": False, "own_resources": False}
+
+
+def required(slots: Dict) -> list:
+    return asyncio.run(ValidateRecommendationForm().required_slots(
+        list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=slots), DOMAIN))
+
+
+def test_the_theme_is_asked_when_it_decides_whether_a_mooc_can_serve():
+    # Without resources, a MOOC serves general knowledge, not the organisation's own products.
+    assert "theme" in required(SME_SLOTS)
+    assert "exchanges" not in required(SME_SLOTS)  # the MOOC stays the answer either way
+    slots, _ = validate(tracker("our own software", slots={**SME_SLOTS,
+                                                           "requested_slot": "theme"}))
+    assert slots["theme"] == "company" and slots["requested_slot"] == "open_to_all"
+
+
+def test_the_new_questions_are_not_asked_when_nothing_can_change_the_answer():
+    k = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
+         "face_to_face": False, "own_resources": False}
+    t = {"audience": "customers", "learners": 500.0, "goal": "loyalty", "coaching": False,
+         "face_to_face": False, "own_resources": False}
+    for slots in (k, t):
+        assert not {"theme", "exchanges"} & set(required(slots))
+
+
+def test_exchanges_are_asked_when_they_can_tip_a_close_call():
+    # The general public, 5,000 learners, skills: a MOOC, unless learners should exchange
+    # and work together (the COOC's forums and collaborative work).
+    close = {"audience": "public", "learners": 5000.0, "goal": "skills", "coaching": False,
+             "face_to_face": False, "own_resources": True}
+    assert "exchanges" in required(close)
+    slots, _ = validate(tracker("yes", intent="affirm", slots={**close, "theme": "general",
+                                                               "requested_slot": "exchanges"}))
+    assert slots["exchanges"] is True
+
+
+def test_an_answer_given_on_the_way_is_kept_even_when_not_asked():
+    slots, _ = validate(tracker("12 engineers who should share experiences",
+                                intent="request_recommendation"))
+    assert slots["exchanges"] is True
+
+
+def test_the_new_questions_have_buttons_and_not_sure_once():
+    first = ask("theme", {})
+    assert first["text"] == "What is the course about?"
+    assert [b["title"] for b in first["buttons"]][-1] == "Not sure"
+    hinted = ask("exchanges", {"misses": 1})
+    titles = [b["title"] for b in hinted["buttons"]]
+    assert titles == ["Yes", "No", "Not sure"]
+    assert hinted["text"].startswith("Sorry, is that a yes or a no?")
+
+
+def test_a_button_answers_the_theme():
+    slots, _ = validate(tracker('/inform{"theme":"general"}',
+                                slots={**SME_SLOTS, "requested_slot": "theme"},
+                                entities=[{"entity": "theme", "value": "general"}]))
+    assert slots["theme"] == "general"
