@@ -235,8 +235,9 @@ def _mooc_serves_without_resources(profile: Profile) -> bool:
     benefit from the advantages of the MOOC" - general skills that one of "thousands of
     MOOCs" on "various topics" can teach. A need only the organisation's own course
     meets (its customers or experts, onboarding, loyalty, culture, job problems, coaching,
-    face-to-face sessions, a course about its own products or its practices) keeps the format the other criteria call for; the missing
-    resources are then stated as a constraint (see ``_tensions``)."""
+    face-to-face sessions, a course about its own products or its practices) keeps the
+    format the other criteria call for; the missing resources are then stated as a
+    constraint (see ``_tensions``)."""
     return (profile.audience in (None, "employees", "public")
             and profile.goal in (None, "skills", "free_knowledge")
             and profile.coaching is not True and profile.face_to_face is not True
