@@ -211,14 +211,19 @@ class _Decision:
     groups: bool  # SPOC in several groups
 
 
-def _decide(profile: Profile, scores: Dict[str, int], k: Knowledge) -> _Decision:
+def _decide(profile: Profile, points: List[_Point], k: Knowledge) -> _Decision:
+    scores = _scores(points)
     ranking = _ranking(scores)
     n = learner_count(profile)
     too_many_for_spoc = n is not None and n > k.spoc_max
     natural = next(fam for fam in ranking if not (fam == "spoc" and too_many_for_spoc))
     # A format never wins with nothing for it: when only the SPOC has points, too many
-    # learners for one SPOC means several ("about fifteen students per trainer").
-    groups = too_many_for_spoc and scores[natural] == 0 and scores["spoc"] > 0
+    # learners for one SPOC means several ("about fifteen students per trainer"). The
+    # late questions (theme, exchanges) keep it so while the SPOC still leads: a few
+    # points for another format do not overturn it.
+    base = _scores([p for p in points if not p.reason.startswith(_DECIDING_PREFIXES)])
+    groups = (too_many_for_spoc and scores["spoc"] > scores[natural]
+              and all(base[fam] == 0 for fam in FAMILIES if fam != "spoc"))
     if groups:
         natural = "spoc"
     winner = natural
@@ -251,7 +256,7 @@ def _winner(profile: Profile, k: Knowledge) -> str:
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again and again
 def _winner_of(answers: Tuple[Any, ...], k: Knowledge) -> str:
     profile = Profile(*answers)
-    return _decide(profile, _scores(_points(profile, k)), k).winner
+    return _decide(profile, _points(profile, k), k).winner
 
 
 def _cooc_variant(profile: Profile) -> str:
@@ -439,7 +444,7 @@ def recommend(profile: Profile, knowledge: Optional[Knowledge] = None) -> Recomm
     k = knowledge or load_knowledge()
     points = _points(profile, k)
     scores = _scores(points)
-    decision = _decide(profile, scores, k)
+    decision = _decide(profile, points, k)
     winner = decision.winner
     fmt = _to_format(winner, profile)
     runner, change = _runner_up(profile, decision, k)

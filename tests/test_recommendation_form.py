@@ -377,7 +377,9 @@ def test_the_new_questions_are_not_asked_when_nothing_can_change_the_answer():
          "face_to_face": False, "own_resources": False}
     t = {"audience": "customers", "learners": 500.0, "goal": "loyalty", "coaching": False,
          "face_to_face": False, "own_resources": False}
-    for slots in (k, t):
+    r = {"audience": "experts", "learners": 60.0, "goal": "productivity", "coaching": True,
+         "face_to_face": True, "own_resources": True}
+    for slots in (k, t, r):
         assert not {"theme", "exchanges"} & set(required(slots))
 
 

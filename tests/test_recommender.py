@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
 from actions.recommendation_text import render, render_details, render_short
-from actions.recommender import (FORMATS, Profile, Recommendation, learner_count,
+from actions.recommender import (FORMATS, Profile, Recommendation, can_change, learner_count,
                                  needs_open_to_all, recommend, same_answer)
 
 # A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
@@ -244,6 +244,9 @@ CASES = [
     ("R_60_experts_productivity_coaching_face_to_face",
      P(audience="experts", learners=60, goal="productivity", coaching=True, face_to_face=True),
      "spoc", True, PER_TRAINER),
+    ("R_with_exchanges_and_own_products_stays_spoc_groups",
+     P(audience="experts", learners=60, goal="productivity", coaching=True, face_to_face=True,
+       theme="company", exchanges=True), "spoc", True, PER_TRAINER),
     ("experts_80_coaching_in_groups",
      P(audience="experts", learners=80, coaching=True), "spoc", False, PER_TRAINER),
     ("experts_200_productivity_in_groups",
@@ -621,6 +624,18 @@ def test_T_loyalty_without_resources_stays_an_external_cooc():
     assert rec.scores["mooc"] == 0, "missing resources are no point for somebody else's MOOC"
     assert any("loyalty program" in reason for reason in rec.reasons)
     assert any("resources" in t for t in rec.tensions)
+
+
+def test_R_late_answers_never_overturn_the_spoc_groups():
+    """The theme and exchanges give the COOC or the MOOC a few points; they do not hand
+    R to a format with far fewer points than the SPOC, so R is not asked them."""
+    r = P(audience="experts", learners=60, goal="productivity", coaching=True,
+          face_to_face=True)
+    for theme, exchanges in itertools.product((None, "company", "practices", "general"),
+                                              (None, True, False)):
+        rec = recommend(replace(r, theme=theme, exchanges=exchanges))
+        assert (rec.format, rec.groups) == ("spoc", True), (theme, exchanges, rec.scores)
+    assert not can_change(r, "theme") and not can_change(r, "exchanges")
 
 
 def test_R_sixty_experts_get_spoc_groups_not_a_zero_point_cooc():
