@@ -35,6 +35,14 @@ SEEN_MAX = 10000
 MAX_BUTTONS = 25  # Slack's limit for elements in one "actions" block
 # User mentions (<@U123>, <@W123|name>) and special mentions (<!here>, <!channel>).
 MENTION = re.compile(r"<[@!][^>]*>")
+# Links as Slack formats them: <https://example.com|example.com>, <mailto:a@b.c|a@b.c>.
+LINK = re.compile(r"<(?:https?://|mailto:)[^>|]*\|([^>]*)>")
+# Values of the interactive elements this bot may receive (Slack's payload formats).
+CLICKED_VALUE = {
+    "button": lambda a: a.get("value"),
+    "static_select": lambda a: (a.get("selected_option") or {}).get("value"),
+    "overflow": lambda a: (a.get("selected_option") or {}).get("value"),
+}
 # Message subtypes that still carry a user's question.
 USER_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
@@ -180,8 +188,19 @@ class SlackConnector(SlackInput):
 
     @staticmethod
     def strip_mentions(text: Text) -> Text:
-        text = re.sub(r"[ \t]{2,}", " ", MENTION.sub(" ", text))
-        return SlackInput._sanitize_user_message(text, [])
+        """The text for NLU: without mentions, links as their visible text."""
+        text = LINK.sub(r"\1", MENTION.sub(" ", text))
+        return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+    def conversation_id(self, user: Text, channel: Optional[Text],
+                        thread_ts: Optional[Text]) -> Text:
+        """One conversation per user, or per user and channel / thread, as configured
+        (`conversation_granularity`, as stock Rasa)."""
+        if self.conversation_granularity == "channel" and channel:
+            return f"{user}_{channel}"
+        if self.conversation_granularity == "thread" and channel and thread_ts:
+            return f"{user}_{channel}_{thread_ts}"
+        return user
 
     def _is_question(self, event: Dict[Text, Any]) -> bool:
         if event.get("type") not in ("message", "app_mention"):
@@ -203,7 +222,7 @@ class SlackConnector(SlackInput):
         message = UserMessage(
             text,
             self.get_output_channel(channel, thread_ts),
-            self._get_conversation_id(user, channel, thread_ts),
+            self.conversation_id(user, channel, thread_ts),
             input_channel=self.name(),
             metadata=metadata,
         )
@@ -270,11 +289,9 @@ class SlackConnector(SlackInput):
     def _on_interaction(self, payload: Dict[Text, Any],
                         on_new_message: Callable[[UserMessage], Awaitable[Any]]
                         ) -> HTTPResponse:
-        if not self._is_interactive_message(payload):
-            return response.text("")
-        action = payload["actions"][0]
-        value = self._get_interactive_response(action)
-        if value is None:  # e.g. a link button: nothing to tell the bot
+        action = (payload.get("actions") or [{}])[0]
+        value = CLICKED_VALUE.get(action.get("type"), lambda _: None)(action)
+        if not value:  # e.g. a link button or another element: nothing to tell the bot
             return response.text("")
         key = payload.get("trigger_id") or \
             f"{payload.get('user', {}).get('id')}:{action.get('action_ts')}"

@@ -1,9 +1,17 @@
-"""The cached validation of custom action responses accepts and refuses what Rasa's does."""
+"""The Rasa patches (patches/rasa36.py): the cached validation of custom action responses
+accepts and refuses what Rasa's does, a tracker store error is no longer swallowed, and
+another Rasa version is refused."""
+import asyncio
+
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
 
-from components import action_response_validation
+from patches import rasa36
+
+rasa36.apply()
 
 VALID = {"events": [{"event": "slot", "name": "format", "value": "mooc"}],
          "responses": [{"text": "A MOOC is a Massive Open Online Course."}]}
@@ -22,9 +30,15 @@ def stock_accepts(response) -> bool:
         return False
 
 
-def test_the_patch_is_installed_on_this_rasa_version():
-    assert action_response_validation.PATCHED
-    assert RemoteAction._validate_action_result is action_response_validation._validate_action_result
+def test_the_patches_are_installed_once_on_this_rasa_version():
+    assert rasa36.apply() == list(rasa36.PATCHES)
+    assert RemoteAction._validate_action_result is rasa36.validate_action_result
+
+
+def test_another_rasa_version_is_refused_loudly(monkeypatch):
+    monkeypatch.setattr(rasa36.rasa, "__version__", "3.7.0")
+    with pytest.raises(RuntimeError, match="written for Rasa 3.6.21, this is Rasa 3.7.0"):
+        rasa36.apply()
 
 
 def test_a_valid_response_passes():
@@ -39,3 +53,21 @@ def test_an_invalid_response_is_refused_as_stock_rasa_refuses_it(response):
     action = RemoteAction("action_answer_question", None)
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result(response)
+
+
+class BrokenStore(InMemoryTrackerStore):
+    async def retrieve(self, sender_id):
+        raise ConnectionError("database down")
+
+    async def save(self, tracker):
+        raise ConnectionError("database down")
+
+
+def test_a_tracker_store_error_is_raised_not_replaced_by_an_empty_conversation():
+    store = FailSafeTrackerStore(BrokenStore(Domain.empty()))
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.retrieve("user-1"))
+    tracker = InMemoryTrackerStore(Domain.empty()).init_tracker("user-1")
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.save(tracker))
+    assert asyncio.run(store.fallback_tracker_store.retrieve("user-1")) is None
