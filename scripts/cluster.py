@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import make_endpoints  # noqa: E402
+sys.path.insert(0, str(ROOT))  # when run as a file (scripts/run-cluster)
+from devstack import wait_until  # noqa: E402
+from scripts import make_endpoints  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -121,22 +121,6 @@ def nginx_binary() -> str:
     if not found:
         raise RuntimeError("nginx is not installed: apt-get install -y nginx")
     return found
-
-
-def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited early; end of {log}:\n"
-                               f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s; end of {log}:\n"
-                       f"{log.read_text(errors='replace')[-3000:]}")
 
 
 def _group_alive(pgid: int) -> bool:

@@ -11,39 +11,22 @@ two replicas and over two Sanic workers of one process (issue 16, scripts/stress
 """
 import json
 import secrets
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg2
 import pytest
 import requests
 
-from tests.stack import free_port, texts
+from devstack import texts, unique_ports
+from devstack.stack import FORM_ANSWERS as ANSWERS
+from devstack.stack import OPENING
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from cluster import Cluster, nginx_binary  # noqa: E402
-from stress_lock import stress, summary  # noqa: E402
+from scripts.cluster import Cluster, nginx_binary
+from scripts.stress_lock import stress, summary
 
-# Answers to the recommendation form's questions, by a fragment of the question.
-ANSWERS = {
-    "Who are the learners?": "our employees",
-    "How many learners": "about 200",
-    "main goal": "upskilling staff",
-    "coaching": "/deny",
-    "face-to-face": "/deny",
-    "resources to build": "/affirm",
-    "private to your organisation": "/deny",
-}
-OPENING = ["What is a MOOC?", "which format should I choose?"]
+pytestmark = pytest.mark.integration  # servers, services or the trained model
+
 TOKEN = secrets.token_hex(16)
-
-
-def unique_ports(n):
-    ports = set()
-    while len(ports) < n:
-        ports.add(free_port())
-    return list(ports)
 
 
 def pg(dbname="postgres"):

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-
 from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
 from actions.recommendation_text import render, render_details, render_short
 from actions.recommender import (FORMATS, Profile, Recommendation, learner_count,
                                  needs_open_to_all, recommend, same_answer)
+
+REPO = Path(__file__).resolve().parents[1]
 
 # A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
 ARTICLE_PATH = REPO / "docs" / "source-article.txt"
@@ -751,6 +751,7 @@ def assert_consistent(profile: Profile, rec: Recommendation) -> None:
         assert not counts or int(counts[0].replace(",", "")) == learner_count(profile)
 
 
+@pytest.mark.slow  # every profile: over a minute on a busy machine; in `make test` only
 def test_every_profile_gives_a_well_formed_and_consistent_answer(article):
     values = {
         "audience": (None, "public", "employees", "customers", "experts", "unknown"),
