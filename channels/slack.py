@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
+from rasa.core.lock_store import LockStore, RedisLockStore
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -127,7 +129,9 @@ class SlackConnector(SlackInput):
     Fixes over stock `SlackInput` (besides those in `media_type` and `SlackOutput`):
     - a retried event is processed again unless its retry reason is listed in
       `errors_ignore_retry`, so users get the same answer twice: events are
-      de-duplicated on `event_id` (interactive payloads on `trigger_id`);
+      de-duplicated on `event_id` (interactive payloads on `trigger_id`), in Redis
+      when the lock store is Redis (REDIS_*), so that a retry reaching another
+      replica is not answered twice either;
     - the url_verification challenge is answered as a bare JSON string: it is
       answered as `{"challenge": ...}` (still only when signed);
     - forged or stale (replayed) signatures get 400 from stock; here 401;
@@ -164,6 +168,7 @@ class SlackConnector(SlackInput):
                          conversation_granularity=conversation_granularity)
         self.slack_api_url = slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/"
         self._seen: "OrderedDict[Text, float]" = OrderedDict()
+        self._lock_store: Optional[LockStore] = None  # the agent's, set per request
         self._tasks: Set[asyncio.Task] = set()
 
     # -- helpers -------------------------------------------------------------
@@ -174,9 +179,19 @@ class SlackConnector(SlackInput):
                            self.proxy, self.slack_api_url)
 
     def _already_seen(self, key: Optional[Text]) -> bool:
-        """Remembers `key`; True if it was seen within the last hour."""
+        """Remembers `key`; True if it was seen within the last hour: by any replica
+        when the lock store is Redis, else by this process."""
         if not key:
             return False
+        store = self._lock_store
+        if isinstance(store, RedisLockStore):
+            # Rasa's key prefix is "[<REDIS_KEY_PREFIX>:]lock:"; ours "[...:]slack_seen:".
+            name = f"{store.key_prefix[:-len('lock:')]}slack_seen:{key}"
+            try:
+                return not store.red.set(name, 1, nx=True, ex=SEEN_TTL_SECONDS)
+            except RedisError as e:
+                logger.warning("Redis unavailable for Slack retry de-duplication "
+                               "(this process only meanwhile): %s", e)
         now = time.monotonic()
         while self._seen and (len(self._seen) > SEEN_MAX
                               or next(iter(self._seen.values())) < now - SEEN_TTL_SECONDS):
@@ -242,6 +257,8 @@ class SlackConnector(SlackInput):
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
+            self._lock_store = getattr(getattr(request.app.ctx, "agent", None),
+                                       "lock_store", None)
             if not self.is_request_from_slack_authentic(request):
                 logger.warning("Refused a Slack request with a missing, wrong or stale "
                                "signature.")
