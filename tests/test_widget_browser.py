@@ -1,5 +1,5 @@
 """The intranet chat page (web/) in a real browser: Debian's headless Chromium driven by
-Playwright, against real servers (tests/stack.py) and the page's own web server.
+Playwright, against real servers (devstack/stack.py) and the page's own web server.
 
 Screenshots go to artifacts/screenshots/ (gitignored).
 """
