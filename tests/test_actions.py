@@ -99,3 +99,5 @@ def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom(
     executor.register_package("actions")
     assert "action_ask_" not in executor.actions
     assert {f"action_ask_{slot}" for slot in form_answers.FORM_SLOTS} <= set(executor.actions)
+    assert {f"action_ask_handoff_{slot}" for slot in ("accepted", "email", "project",
+                                                       "confirmed")} <= set(executor.actions)
