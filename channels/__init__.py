@@ -10,6 +10,9 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Text, Tuple, Type
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from patches import rasa36
 
@@ -65,3 +68,14 @@ async def handle_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]],
     except Exception:
         logger.exception("Could not send the apology to %s.", message.sender_id)
     return True
+
+
+def webhook_blueprint(name: Text, import_name: Text) -> Blueprint:
+    """A channel's blueprint with Rasa's health route (`GET /webhooks/<channel>/`)."""
+    bp = Blueprint(name, import_name)
+
+    @bp.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    return bp

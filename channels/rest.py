@@ -25,7 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import CountingOutput, handle_turn
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -199,18 +199,14 @@ class RestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
                   ) -> Blueprint:
-        bp = Blueprint(f"custom_webhook_{type(self).__module__.replace('.', '_')}_"
-                       f"{type(self).__name__}", type(self).__module__)
+        bp = webhook_blueprint(f"custom_webhook_{type(self).__module__.replace('.', '_')}_"
+                               f"{type(self).__name__}", type(self).__module__)
 
         @bp.listener("before_server_start")
         async def install_api_guard(app: Any, _loop: Any) -> None:
             app.register_middleware(api_guard, "request")
             # Unknown routes and methods get JSON errors, not HTML pages.
             app.config.FALLBACK_ERROR_FORMAT = "json"
-
-        @bp.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

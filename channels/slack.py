@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels import CountingOutput, handle_turn
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +249,7 @@ class SlackConnector(SlackInput):
     # -- webhook -------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack_webhook = Blueprint("slack_webhook", __name__)
-
-        @slack_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        slack_webhook = webhook_blueprint("slack_webhook", __name__)
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:

@@ -28,7 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import CountingOutput, handle_turn
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -339,11 +339,7 @@ class TeamsConnector(InputChannel):
         return re.sub(r"\s+", " ", text.replace("&nbsp;", " ")).strip()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        botframework_webhook = Blueprint("botframework_webhook", __name__)
-
-        @botframework_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        botframework_webhook = webhook_blueprint("botframework_webhook", __name__)
 
         @botframework_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
