@@ -14,7 +14,10 @@ the pool is built (stores/cached_sql.py); a turn that ends without any bot messa
 an apology from every channel (channels/__init__.py, `handle_turn`).
 """
 import logging
-from typing import Any, Callable, Dict, List, Optional, Text
+import os
+import re
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
 
 import rasa
 
@@ -115,3 +118,36 @@ def apply() -> List[Text]:
             _applied.append(name)
         logger.debug("Rasa patches applied: %s", "; ".join(_applied))
     return list(_applied)
+
+
+# --------------------------------------------------------------------------------------
+# Not a patch of Rasa's code: the deprecation warnings that Rasa 3.6.21's dependencies
+# print before `rasa shell`'s prompt (a screen of them), hidden by scripts/rasa_shell.py.
+# Only these; any other warning still shows. Not filters: Sanic and Rasa insert their own
+# filters in front of any set earlier ("once" for every DeprecationWarning / UserWarning).
+KNOWN_WARNINGS: List[Tuple[Text, Type[Warning]]] = [
+    (r"pkg_resources is deprecated as an API", DeprecationWarning),
+    (r"Deprecated call to `pkg_resources\.declare_namespace", DeprecationWarning),
+    (r"jax\.xla_computation is deprecated", DeprecationWarning),
+    (r"distutils Version classes are deprecated", DeprecationWarning),
+    (r"Calling URL\(\) directly is deprecated", DeprecationWarning),  # SQLAlchemy, by Rasa
+    (r"'click\.utils\.get_(binary|text)_stream' is deprecated", DeprecationWarning),
+    (r"'BaseCommand' is deprecated", DeprecationWarning),
+    (r"Importing 'parser\.split_arg_string' is deprecated", DeprecationWarning),
+    # pyparsing's (a UserWarning too), from matplotlib and packaging:
+    (r"'(setParseAction|parseString|resetCache|originalTextFor)' deprecated", UserWarning),
+]
+
+
+def hide_known_warnings() -> None:
+    """Stops KNOWN_WARNINGS (and SQLAlchemy's 2.0 notice) from being shown."""
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")  # SQLAlchemy's own switch
+    show = warnings.showwarning
+
+    def show_unless_known(message: Any, category: Type[Warning], *args: Any,
+                          **kwargs: Any) -> None:
+        if not any(issubclass(category, known) and re.match(pattern, str(message))
+                   for pattern, known in KNOWN_WARNINGS):
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = show_unless_known

@@ -71,3 +71,20 @@ def test_a_tracker_store_error_is_raised_not_replaced_by_an_empty_conversation()
     with pytest.raises(ConnectionError):
         asyncio.run(store.save(tracker))
     assert asyncio.run(store.fallback_tracker_store.retrieve("user-1")) is None
+
+
+def test_rasa_shell_hides_the_known_deprecation_warnings_only(monkeypatch):
+    import warnings
+
+    shown = []
+    monkeypatch.setenv("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *_a, **_k: shown.append(
+        str(message)))
+    rasa36.hide_known_warnings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("pkg_resources is deprecated as an API. See ...", DeprecationWarning)
+        warnings.warn("'setParseAction' deprecated - use 'set_parse_action'", UserWarning)
+        warnings.warn("pkg_resources is deprecated as an API", UserWarning)  # other kind
+        warnings.warn("Something new is deprecated", DeprecationWarning)
+    assert shown == ["pkg_resources is deprecated as an API", "Something new is deprecated"]
