@@ -36,7 +36,7 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         proc = subprocess.Popen([str(ROOT / "scripts" / "run")]
                                 + (["--shell"] if mode == "shell" else []),
                                 cwd=ROOT, env=env, stdin=terminal, stdout=terminal,
-                                stderr=out)
+                                stderr=out, start_new_session=True)
 
     def drain() -> None:
         with open(log, "ab") as out:
@@ -66,8 +66,12 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
             time.sleep(0.5)
         assert not [p for p in ports if listening(p)], log.read_text(errors="replace")[-3000:]
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        # Whatever the outcome, nothing of it stays (a failed run would leave servers).
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
         os.close(terminal)
         os.close(main)
 
