@@ -7,7 +7,7 @@ MODEL := models/assistant.tar.gz
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
-.PHONY: install system-packages train run run-cluster shell test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
+.PHONY: install system-packages train run run-cluster shell lint test-unit test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.package-lock.json
 
@@ -42,6 +42,15 @@ run-cluster: install train system-packages
 shell: install train
 	scripts/run --shell
 
+# Mistakes in the Python code (ruff; rules in pyproject.toml).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+# The edit-test loop: no server, no trained model, no database; under a minute.
+test-unit: $(VENV)/.installed
+	$(BIN)/pytest -q -m "not integration and not slow" tests
+
+# Everything (test-unit's tests too, and those marked `integration`).
 test: install train system-packages
 	$(BIN)/pytest tests
 

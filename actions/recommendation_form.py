@@ -1,7 +1,7 @@
 """Rasa plumbing for the recommendation dialog: reading answers into slots,
 validating them, and sending the recommendation."""
 import re
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -264,7 +264,10 @@ class AskQuestion(Action, ABC):
     the question's buttons and "Not sure".
     """
 
-    slot: Text = ""
+    @property
+    @abstractmethod
+    def slot(self) -> Text:
+        """The slot asked for; abstract, so rasa_sdk registers no `action_ask_`."""
 
     def name(self) -> Text:
         return f"action_ask_{self.slot}"

@@ -3,7 +3,7 @@ recognises which question of the recommendation dialog the bot just asked."""
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.stack import ROOT, RasaStack, texts
+from devstack import ROOT, RasaStack, texts
 
 TRANSCRIPTS = ROOT / "artifacts" / "transcripts"
 # Each question by a piece of its wording, in the question and in its re-ask (hint).

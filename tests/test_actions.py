@@ -88,3 +88,16 @@ def test_comparison(formats, present, absent):
     for a in absent:
         assert a not in messages[0]["text"]
     assert messages[1]["buttons"][0]["payload"] == "/request_recommendation"
+
+
+def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom():
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions import form_answers
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert "action_ask_" not in executor.actions
+    assert {f"action_ask_{slot}" for slot in form_answers.FORM_SLOTS} <= set(executor.actions)
+    assert {f"action_ask_handoff_{slot}" for slot in ("accepted", "email", "project",
+                                                       "confirmed")} <= set(executor.actions)

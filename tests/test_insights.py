@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from actions import knowledge
 from insights import report, summary
 from insights.settings import Settings, load
-from tests.insights_events import Conversation, create_events_table, insert
+from devstack.insights_events import Conversation, create_events_table, insert
 
 DAY = 86400.0
 # Shortly after midnight (UTC) today, so that "today" holds whatever the time of the run.
@@ -255,6 +255,7 @@ def postgres_engine():
         admin.close()
 
 
+@pytest.mark.integration  # PostgreSQL
 def test_the_same_counts_on_postgresql(postgres_engine, engine):
     summarise(engine)
     summarise(postgres_engine, batch=11)

@@ -1,6 +1,5 @@
 """Tests for actions/learner_count.py."""
 
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import MODEL, ROOT
+from devstack import MODEL, ROOT
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 RASA = str(Path(sys.executable).parent / "rasa")
 INTENT_ACCURACY_GATE = 0.95

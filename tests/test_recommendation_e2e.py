@@ -2,14 +2,10 @@
 import pytest
 
 from tests.dialog import Dialog, answer_until_recommended, asked
-from tests.stack import RasaStack
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 
-
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("recommend")) as stack:
-        yield stack
 
 
 def recommendation(dialog: Dialog) -> str:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-
 from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
 from actions.recommendation_text import render, render_details, render_short
 from actions.recommender import (FORMATS, Profile, Recommendation, can_change, learner_count,
                                  needs_open_to_all, recommend, same_answer)
+
+REPO = Path(__file__).resolve().parents[1]
 
 # A copy of shared/seed/000_a33449038a87945a.txt (tests/test_knowledge.py checks they match).
 ARTICLE_PATH = REPO / "docs" / "source-article.txt"
@@ -885,6 +885,7 @@ GOALS = (None, "free_knowledge", "skills", "onboarding", "loyalty", "productivit
 THEMES = (None, "company", "practices", "general", "unknown")
 
 
+@pytest.mark.slow  # every profile: about a minute on a busy machine; in `make test` only
 def test_every_profile_gives_a_well_formed_and_consistent_answer(article):
     """Every combination of the first seven answers (the theme and exchanges not asked)."""
     values = {"audience": AUDIENCES, "learners": LEARNERS, "goal": GOALS[:-1],
@@ -893,6 +894,7 @@ def test_every_profile_gives_a_well_formed_and_consistent_answer(article):
     assert _every_combination(values) == 6 * 10 * 7 * 3 ** 4
 
 
+@pytest.mark.slow
 def test_every_theme_and_exchanges_answer_gives_a_consistent_answer(article):
     """Every theme and exchanges answer (unknown ones included) with every audience, goal
     and resources answer; the other answers at the values that score (the full grid above

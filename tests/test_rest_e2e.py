@@ -1,13 +1,10 @@
 """End to end over the REST channel: real servers, real model, facts in the replies."""
 import pytest
 
-from tests.stack import RasaStack, texts
+from devstack import texts
 
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("rest")) as stack:
-        yield stack
 
 
 @pytest.mark.parametrize("question,facts", [
