@@ -119,7 +119,8 @@ def test_counts_of_a_hand_made_store(engine):
     assert {s["step"]: s["count"] for s in data["funnel"]} == {
         "started": 3, "asked audience": 3, "asked learners": 3, "asked goal": 3,
         "asked coaching": 2, "asked face_to_face": 2, "asked own_resources": 2,
-        "asked open_to_all": 2, "recommended": 2, "cancelled": 1}
+        "asked open_to_all": 2, "asked theme": 0, "asked exchanges": 0,  # asked only when they matter
+        "recommended": 2, "cancelled": 1}
     assert data["median_turns_to_recommendation"] == 8  # the request and 7 answers
 
     unanswered = {(u["text"], u["kind"]): u for u in data["unanswered"]}
