@@ -89,6 +89,44 @@ def test_adding_a_spelling_is_one_yaml_edit(project_copy):
     assert not content.write_generated(path=project_copy / "generated.yml")  # now current
 
 
+def formats_found(generated: Path, text: str):
+    """The formats Rasa's RegexEntityExtractor and EntitySynonymMapper (as config.yml
+    sets them) find in `text`, trained on `generated` and the annotated questions."""
+    import tempfile
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.extractors.entity_synonyms import EntitySynonymMapper
+    from rasa.nlu.extractors.regex_entity_extractor import RegexEntityExtractor
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.message import Message
+
+    data = load_data(str(generated)).merge(load_data(str(ROOT / "data" / "nlu" / "questions.yml")))
+    storage = LocalModelStorage(Path(tempfile.mkdtemp()))
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = {**RegexEntityExtractor.get_default_config(), "use_lookup_tables": True,
+              "use_regexes": False}
+    extractor = RegexEntityExtractor.create(config, storage, Resource("regex"), context)
+    extractor.train(data)
+    synonyms = EntitySynonymMapper.create(EntitySynonymMapper.get_default_config(), storage,
+                                          Resource("synonyms"), context, synonyms=None)
+    synonyms.train(data)
+    message = Message.build(text)
+    extractor.process([message])
+    synonyms.process([message])
+    return [entity["value"] for entity in message.get("entities", [])]
+
+
+def test_a_new_spelling_is_recognised_by_rasa_after_make_train(project_copy):
+    question = "Is a Small Private Course better than a couque?"
+    assert formats_found(project_copy / "generated.yml", question) == ["cooc"]
+    edit(project_copy / "knowledge.yml",
+         lambda d: d["formats"]["spoc"]["spellings"].append("small private course"))
+    content.write_generated(path=project_copy / "generated.yml")
+    assert formats_found(project_copy / "generated.yml", question) == ["spoc", "cooc"]
+
+
 def test_adding_a_topic_is_one_yaml_edit_plus_its_intent(project_copy):
     """A topic is a registry entry (and its answers) in data/knowledge.yml; the rules
     follow, and the bot offers it and admits where the article is silent on it. Rasa
