@@ -48,8 +48,9 @@ def topic_rule_intents(generated: Path):
 def test_generated_training_data_is_current():
     """data/generated.yml is written by `make train` from data/knowledge.yml: edit that
     file, never this one."""
-    assert (ROOT / "data" / "generated.yml").read_text(encoding="utf-8") == \
-        content.render(content.knowledge())
+    current = (ROOT / "data" / "generated.yml").read_text(encoding="utf-8")
+    assert current == content.render(content.knowledge()), \
+        "data/generated.yml is stale or was edited by hand: run `make train`"
 
 
 def test_every_spelling_is_recognised_as_its_format_only():
