@@ -1,5 +1,6 @@
 """The content model (actions/content.py): one registry per concept, checked on load, and
-the training data that follows from it (data/generated.yml) kept in step."""
+the training data that follows from it (data/nlu/formats.yml, data/topic_rules.yml) kept
+in step."""
 import copy
 import shutil
 import subprocess
@@ -45,16 +46,16 @@ def topic_rule_intents(generated: Path):
     return [[step["intent"] for step in rule["steps"][0]["or"]] for rule in read(generated)["rules"]]
 
 
-def test_generated_training_data_is_current():
-    """data/generated.yml is written by `make train` from data/knowledge.yml: edit that
-    file, never this one."""
-    current = (ROOT / "data" / "generated.yml").read_text(encoding="utf-8")
-    assert current == content.render(content.knowledge()), \
-        "data/generated.yml is stale or was edited by hand: run `make train`"
+@pytest.mark.parametrize("name", list(content.GENERATED))
+def test_generated_training_data_is_current(name):
+    """Written by `make train` from data/knowledge.yml: edit that file, never these."""
+    current = (ROOT / "data" / name).read_text(encoding="utf-8")
+    assert current == content.generated(content.knowledge())[name], \
+        f"data/{name} is stale or was edited by hand: run `make train`"
 
 
 def test_every_spelling_is_recognised_as_its_format_only():
-    lookup, synonyms = nlu_of(ROOT / "data" / "generated.yml")
+    lookup, synonyms = nlu_of(ROOT / "data" / "nlu" / "formats.yml")
     assert "- small private online course" in synonyms["spoc"]
     assert "- couque" in synonyms["cooc"] and "- private COOC" in synonyms["cooc_internal"]
     assert sorted(lookup) == sorted(s for spellings in synonyms.values() for s in spellings)
@@ -63,7 +64,7 @@ def test_every_spelling_is_recognised_as_its_format_only():
 
 def test_topic_rules_cover_every_topic_intent_declared_in_the_domain():
     domain_intents = set(read(ROOT / "domain.yml")["intents"])
-    outside, in_dialog = topic_rule_intents(ROOT / "data" / "generated.yml")
+    outside, in_dialog = topic_rule_intents(ROOT / "data" / "topic_rules.yml")
     assert outside == in_dialog
     assert outside[:2] == ["ask_definition", "ask_goals"] and outside[-1] == "inform_format"
     assert "ask_coexist" in outside and "ask_summary" not in outside
@@ -76,18 +77,17 @@ def test_topic_rules_cover_every_topic_intent_declared_in_the_domain():
 def test_adding_a_spelling_is_one_yaml_edit(project_copy):
     """A new spelling in the format registry reaches the lookup table and the synonyms
     (then `make train` puts them in the model); nothing else changes."""
-    before = project_copy / "generated.yml"
-    lookup_before, synonyms_before = nlu_of(before)
+    lookup_before, synonyms_before = nlu_of(project_copy / "nlu" / "formats.yml")
     edit(project_copy / "knowledge.yml",
          lambda d: d["formats"]["spoc"]["spellings"].append("small private course"))
 
-    assert content.write_generated(path=project_copy / "generated.yml")
-    lookup, synonyms = nlu_of(project_copy / "generated.yml")
+    assert content.write_generated(data=project_copy) == ["nlu/formats.yml"]
+    lookup, synonyms = nlu_of(project_copy / "nlu" / "formats.yml")
     assert set(lookup) - set(lookup_before) == {"- small private course"}
     assert synonyms["spoc"] == synonyms_before["spoc"] + ["- small private course"]
     assert {k: v for k, v in synonyms.items() if k != "spoc"} == \
         {k: v for k, v in synonyms_before.items() if k != "spoc"}
-    assert not content.write_generated(path=project_copy / "generated.yml")  # now current
+    assert content.write_generated(data=project_copy) == []  # now current
 
 
 def formats_found(generated: Path, text: str):
@@ -121,11 +121,11 @@ def formats_found(generated: Path, text: str):
 
 def test_a_new_spelling_is_recognised_by_rasa_after_make_train(project_copy):
     question = "Is a Small Private Course better than a couque?"
-    assert formats_found(project_copy / "generated.yml", question) == ["cooc"]
+    assert formats_found(project_copy / "nlu" / "formats.yml", question) == ["cooc"]
     edit(project_copy / "knowledge.yml",
          lambda d: d["formats"]["spoc"]["spellings"].append("small private course"))
-    content.write_generated(path=project_copy / "generated.yml")
-    assert formats_found(project_copy / "generated.yml", question) == ["spoc", "cooc"]
+    content.write_generated(data=project_copy)
+    assert formats_found(project_copy / "nlu" / "formats.yml", question) == ["spoc", "cooc"]
 
 
 def test_adding_a_topic_is_one_yaml_edit_plus_its_intent(project_copy):
@@ -141,8 +141,8 @@ def test_adding_a_topic_is_one_yaml_edit_plus_its_intent(project_copy):
                         "other, more targeted formats."]}
     edit(project_copy / "knowledge.yml", add_topic)
 
-    content.write_generated(path=project_copy / "generated.yml")
-    for intents in topic_rule_intents(project_copy / "generated.yml"):
+    assert content.write_generated(data=project_copy) == ["topic_rules.yml"]
+    for intents in topic_rule_intents(project_copy / "topic_rules.yml"):
         assert intents[-2:] == ["ask_format_history", "inform_format"]
     assert knowledge.find_answer("format_history", "mooc").startswith("The MOOC was the first")
     assert "when it appeared" in knowledge.silent("cost", "mooc")[1]["offers"]
@@ -157,7 +157,7 @@ def test_a_wording_edit_does_not_retrain():
         ["make", "-s", "--no-print-directory", "--eval",
          "print-training-files: ; @echo $(TRAINING_FILES)", "print-training-files"],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    assert "data/generated.yml" in out and "data/rules.yml" in out and "domain.yml" in out
+    assert {"data/nlu/formats.yml", "data/topic_rules.yml", "data/rules.yml", "domain.yml"} <= set(out)
     for runtime in ("knowledge.yml", "recommendation.yml", "form_answers.yml", "handoff.yml"):
         assert f"data/{runtime}" not in out
 
