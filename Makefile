@@ -3,8 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
 MODEL := models/assistant.tar.gz
+# Made from the format and topic registries in data/knowledge.yml (actions/content.py).
+GENERATED := data/nlu/formats.yml data/topic_rules.yml
 # Content read at run time (answers, recommendation rules, dialog wording) is not training input.
-TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
+TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(GENERATED) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
 .PHONY: install system-packages train run run-cluster shell lint test-unit test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
@@ -25,6 +27,10 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_pipeline.py
 	$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_MODEL)
 
 train: $(MODEL)
+
+# Written only when its content changes, so that editing an answer does not retrain.
+$(GENERATED) &: data/knowledge.yml actions/content.py $(VENV)/.installed
+	$(BIN)/python -m actions.content
 
 # Rasa reuses its cache for the parts of the model whose inputs did not change.
 $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(TRAINING_FILES)

@@ -8,14 +8,11 @@ face-to-face" is a no), and on equal length the one written first in the file.
 import difflib
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
+from actions import content
 from actions.learner_count import parse_learner_count
 
-ANSWERS_FILE = Path(__file__).resolve().parents[1] / "data" / "form_answers.yml"
 CHOICE_SLOTS = ("audience", "goal", "theme")
 YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "exchanges", "open_to_all")
 # In the order of the form's required_slots (domain.yml).
@@ -30,10 +27,9 @@ UNSURE = object()
 NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
 
 
-@lru_cache(maxsize=1)
 def load() -> Dict[str, Any]:
-    with ANSWERS_FILE.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    """data/form_answers.yml, read and checked once (actions/content.py)."""
+    return content.form_answers()
 
 
 def _normalise(text: str) -> str:

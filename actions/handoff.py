@@ -17,15 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-import yaml
-
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import form_answers, handoff_delivery
+from actions import content, form_answers, handoff_delivery
 from actions.recommendation_content import load_knowledge
 
 logger = logging.getLogger(__name__)
@@ -59,8 +57,7 @@ def outbox() -> handoff_delivery.Outbox:
 
 @lru_cache(maxsize=1)
 def wording() -> Dict[Text, Any]:
-    with open(WORDING_FILE, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return content.read_yaml(WORDING_FILE)
 
 
 def say(dispatcher: CollectingDispatcher, key: Text, **values: Any) -> None:

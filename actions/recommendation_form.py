@@ -154,7 +154,8 @@ class ValidateRecommendationForm(FormValidationAction):
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):
             # "MOOC or COOC, for training our customers?": the comparison first.
-            dispatcher.utter_message(text=knowledge.comparison(actions.mentioned_formats(tracker)))
+            dispatcher.utter_message(response="utter_comparison", lines=knowledge.comparison(
+                actions.mentioned_formats(tracker)))
         if values:
             dispatcher.utter_message(text=form_answers.message(
                 "noted", answers=form_answers.describe(values)))
@@ -228,8 +229,9 @@ class ValidateRecommendationForm(FormValidationAction):
     def validate_learners(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[Text, Any]:
         problem = validate_learner_count(value)
-        if problem:
-            return {"learners": None, **self._miss("learners", tracker, dispatcher, problem)}
+        if problem:  # the question comes back with the domain response that says why
+            return {"learners": None, **self._miss("learners", tracker, dispatcher,
+                                                   f"utter_learners_{problem}")}
         return self._accepted("learners", float(as_count(value)), tracker)
 
     def validate_audience(self, value, dispatcher, tracker, domain):
@@ -277,10 +279,14 @@ class AskQuestion(Action, ABC):
         question = form_answers.question(self.slot)
         buttons = list(question.get("buttons", []))
         if tracker.get_slot("misses"):
+            # Why the answer was refused: a text, or a domain response (utter_learners_*).
             text = tracker.get_slot("answer_problem") or form_answers.hint(self.slot)
             not_sure = form_answers.message("not_sure_button")
             if not any(button["title"] == not_sure for button in buttons):
                 buttons.append({"title": not_sure, "payload": not_sure})
+            if text in domain.get("responses", {}):
+                dispatcher.utter_message(response=text, buttons=buttons)
+                return []
         else:
             text = question["text"]
         dispatcher.utter_message(text=text, buttons=buttons)
@@ -310,8 +316,8 @@ class ActionRecommend(Action):
         if not any(recommendation.scores.values()):
             # Every answer left open: no format has anything for it.
             dispatcher.utter_message(text=form_answers.message("nothing_to_go_on"))
-            dispatcher.utter_message(text=knowledge.comparison([]),
-                                     buttons=[{"title": "Start over", "payload": "/start_over"}])
+            dispatcher.utter_message(response="utter_comparison",
+                                     lines=knowledge.comparison([]), buttons=[{"title": "Start over", "payload": "/start_over"}])
             return []
         fmt = recommendation.format
         short_name = load_knowledge().label(fmt, with_expansion=False).split(" ", 1)[1]

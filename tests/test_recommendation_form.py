@@ -1,8 +1,10 @@
 """Reading the recommendation dialog's answers and validating them."""
 import asyncio
+from pathlib import Path
 from typing import Dict, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -10,7 +12,10 @@ from actions import form_answers
 from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 
-DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}}}
+RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
+                           .read_text(encoding="utf-8"))["responses"]
+DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}},
+          "responses": RESPONSES}
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -126,7 +131,7 @@ def test_yes_and_no_answer_the_pending_yes_no_question():
 def test_bad_learner_counts_are_refused_with_the_reason(text, problem):
     slots, _ = validate(tracker(text, slots={"requested_slot": "learners"}))
     assert slots["learners"] is None and slots["misses"] == 1
-    assert problem in slots["answer_problem"]
+    assert problem in RESPONSES[slots["answer_problem"]][0]["text"]
 
 
 def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question():
@@ -172,7 +177,8 @@ def test_questions_are_asked_with_buttons_then_hinted_with_not_sure():
     hinted = ask("audience", {"misses": 1})
     assert hinted["text"].startswith("Sorry, I didn't catch")
     assert [b["title"] for b in hinted["buttons"]][-1] == "Not sure" and len(hinted["buttons"]) == 5
-    assert "at least one" in ask("learners", {"misses": 1, "answer_problem": "A course needs at least one learner."})["text"]
+    refused = ask("learners", {"misses": 1, "answer_problem": "utter_learners_zero"})
+    assert refused["response"] == "utter_learners_zero" and refused["buttons"][-1]["title"] == "Not sure"
 
 
 def test_recommendation_names_the_format_and_is_remembered():
@@ -326,7 +332,9 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     slots = {"left_open": list(form_answers.FORM_SLOTS)}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     assert "can't pick one format" in dispatcher.messages[0]["text"]
-    assert "I recommend" not in dispatcher.messages[1]["text"]
+    comparison = dispatcher.messages[1]
+    assert comparison["response"] == "utter_comparison" and "• SPOC" in comparison["lines"]
+    assert comparison["buttons"][0]["payload"] == "/start_over"
 
 
 # --- The theme and exchanges questions: asked only when the answer can change the format --
