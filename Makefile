@@ -5,11 +5,13 @@ SPACY_MODEL := build/spacy_en
 # The all-MiniLM-L6-v2 sentence encoder (components/sentence_encoder.py), from PyPI.
 ENCODER := build/minilm
 MODEL := models/assistant.tar.gz
+# Made from the format and topic registries in data/knowledge.yml (actions/content.py).
+GENERATED := data/nlu/formats.yml data/topic_rules.yml
 # Content read at run time (answers, recommendation rules, dialog wording) is not training input.
-TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
+TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(GENERATED) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
 
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
-.PHONY: install system-packages train run run-cluster shell test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
+.PHONY: install system-packages train run run-cluster shell lint test-unit test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors node_modules/.package-lock.json
 
@@ -33,6 +35,10 @@ $(ENCODER)/model.safetensors: $(VENV)/.installed scripts/fetch_encoder.py
 
 train: $(MODEL)
 
+# Written only when its content changes, so that editing an answer does not retrain.
+$(GENERATED) &: data/knowledge.yml actions/content.py $(VENV)/.installed
+	$(BIN)/python -m actions.content
+
 # Rasa reuses its cache for the parts of the model whose inputs did not change.
 $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors $(TRAINING_FILES)
 	$(BIN)/rasa train --out models --fixed-model-name assistant
@@ -49,6 +55,15 @@ run-cluster: install train system-packages
 shell: install train
 	scripts/run --shell
 
+# Mistakes in the Python code (ruff; rules in pyproject.toml).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+# The edit-test loop: no server, no trained model, no database; under a minute.
+test-unit: $(VENV)/.installed
+	$(BIN)/pytest -q -m "not integration and not slow" tests
+
+# Everything (test-unit's tests too, and those marked `integration`).
 test: install train system-packages
 	$(BIN)/pytest tests
 

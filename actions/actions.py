@@ -7,9 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import form_answers, knowledge
 
-# Topics that don't depend on a format, and the format a topic defaults to
-# when the user names none (only MOOCs have a history in the article).
-GENERAL_TOPICS = {"coexist"}
+# The format a topic defaults to when the user names none (only MOOCs have a
+# history in the article).
 DEFAULT_FORMAT = {"history": "mooc"}
 RECOMMEND_BUTTON = {"title": "Recommend a format", "payload": "/request_recommendation"}
 
@@ -32,17 +31,17 @@ def asked_topic(tracker: Tracker) -> Text:
 
 def format_buttons(intent: Text) -> List[Dict[Text, Text]]:
     return [{"title": knowledge.display_name(f), "payload": f'/{intent}{{"format":"{f}"}}'}
-            for f in knowledge.load()["compare_default"]]
+            for f in knowledge.load().compare_default]
 
 
 def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     """Answers the latest message's question on one topic, for the formats named or the
     one discussed last; returns the slot events that remember them."""
     topic = asked_topic(tracker)
-    if topic in GENERAL_TOPICS:
+    if topic in knowledge.general_topics():
         dispatcher.utter_message(text=knowledge.general_answer(topic))
         return []
-    if topic not in knowledge.load()["topics"]:
+    if topic not in knowledge.load().topics:
         topic = "definition"
 
     formats = mentioned_formats(tracker)
@@ -50,11 +49,17 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
         remembered: Optional[Text] = tracker.get_slot("format") or DEFAULT_FORMAT.get(topic)
         formats = [remembered] if remembered else []
     if not formats:
-        dispatcher.utter_message(text=knowledge.message("which_format"),
+        dispatcher.utter_message(response="utter_which_format",
                                  buttons=format_buttons(f"ask_{topic}"))
         return [SlotSet("topic", topic)]
 
-    dispatcher.utter_message(text="\n\n".join(knowledge.answer(topic, f) for f in formats))
+    for fmt in formats:
+        text = knowledge.find_answer(topic, fmt)
+        if text:
+            dispatcher.utter_message(text=text)
+        else:
+            response, values = knowledge.silent(topic, fmt)
+            dispatcher.utter_message(response=response, **values)
     return [SlotSet("topic", topic), SlotSet("format", formats[-1])]
 
 
@@ -75,12 +80,12 @@ class ActionCompareFormats(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=knowledge.comparison(mentioned_formats(tracker)))
+        dispatcher.utter_message(response="utter_comparison",
+                                 lines=knowledge.comparison(mentioned_formats(tracker)))
         states_a_need = form_answers.read_all(tracker.latest_message.get("text") or "")
         if states_a_need and not tracker.active_loop_name:
             # "MOOC or COOC, for training our customers?": the comparison, then the
             # recommendation dialog starting from what the message said.
             return [FollowupAction("recommendation_form")]
-        dispatcher.utter_message(text=knowledge.message("after_comparison"),
-                                 buttons=[RECOMMEND_BUTTON])
+        dispatcher.utter_message(response="utter_after_comparison")
         return []

@@ -8,17 +8,16 @@ face-to-face" is a no), and on equal length the one written first in the file.
 import difflib
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
+from actions import content
 from actions.learner_count import parse_learner_count
 
-ANSWERS_FILE = Path(__file__).resolve().parents[1] / "data" / "form_answers.yml"
-CHOICE_SLOTS = ("audience", "goal")
-YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "open_to_all")
-FORM_SLOTS = ("audience", "learners", "goal") + YES_NO_SLOTS
+CHOICE_SLOTS = ("audience", "goal", "theme")
+YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "exchanges", "open_to_all")
+# In the order of the form's required_slots (domain.yml).
+FORM_SLOTS = ("audience", "learners", "goal", "coaching", "face_to_face", "own_resources",
+              "theme", "exchanges", "open_to_all")
 # "actually it's 200 people", "sorry, I meant customers": the user corrects an
 # earlier answer, so every slot is read from the message, not just the pending one.
 CORRECTION = re.compile(r"^\W*(actually|correction|sorry|oops|wait|i meant|in fact|no,? it'?s|"
@@ -28,10 +27,9 @@ UNSURE = object()
 NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
 
 
-@lru_cache(maxsize=1)
 def load() -> Dict[str, Any]:
-    with ANSWERS_FILE.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    """data/form_answers.yml, read and checked once (actions/content.py)."""
+    return content.form_answers()
 
 
 def _normalise(text: str) -> str:
@@ -59,7 +57,7 @@ def _phrase_words() -> List[str]:
     """Every word of five letters or more in the answer phrases of form_answers.yml."""
     data = load()
     sections = [data[slot] for slot in FORM_SLOTS if slot != "learners"]
-    sections += [data["when_asked"]["open_to_all"], data["any_question"]]
+    sections += [*data["when_asked"].values(), data["any_question"]]
     words = {word for section in sections for phrases in section.values()
              for phrase in phrases for word in re.findall(r"[a-z]{5,}", str(phrase).lower())}
     return sorted(words)
@@ -95,16 +93,21 @@ def _negated(text: str, start: int) -> bool:
     return any(w in NEGATORS or w.endswith("n't") for w in before)
 
 
-def read_choice(slot: str, text: str) -> Optional[str]:
-    """The value of `slot` (audience or goal) that `text` states, or None.
+def read_choice(slot: str, text: str, plain: bool = False) -> Optional[str]:
+    """The value of `slot` (audience, goal or theme) that `text` states, or None.
 
     Each value scores the length of every phrase of it found, so that several clues
-    outweigh one ("developers everywhere, students, hobbyists" is about the public)."""
+    outweigh one ("developers everywhere, students, hobbyists" is about the public).
+    With `plain` (the question was just asked), the `when_asked` words count too."""
     text = _normalise(text)
     for phrase in load()["not_the_learners"]:
         text = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", text)
+    options = load()[slot]
+    if plain and slot in load()["when_asked"]:
+        options = {value: options[value] + load()["when_asked"][slot].get(value, [])
+                   for value in options}
     scores = {value: sum(len(str(p)) for p in phrases if _find(text, p) >= 0)
-              for value, phrases in load()[slot].items()}
+              for value, phrases in options.items()}
     best = max(scores, key=lambda value: scores[value])  # the first value on a tie
     return best if scores[best] else None
 
@@ -138,7 +141,7 @@ def read_slot(slot: str, text: str, plain: bool = False) -> Any:
     if slot == "learners":
         return read_learners(text)
     if slot in CHOICE_SLOTS:
-        return read_choice(slot, text)
+        return read_choice(slot, text, plain)
     return read_yes_no(slot, text, plain)
 
 

@@ -11,12 +11,11 @@ import logging
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
-
-import yaml
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -24,7 +23,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import form_answers, handoff_delivery
+from actions import content, form_answers, handoff_delivery
 from actions.recommendation_content import load_knowledge
 
 logger = logging.getLogger(__name__)
@@ -58,8 +57,7 @@ def outbox() -> handoff_delivery.Outbox:
 
 @lru_cache(maxsize=1)
 def wording() -> Dict[Text, Any]:
-    with open(WORDING_FILE, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return content.read_yaml(WORDING_FILE)
 
 
 def say(dispatcher: CollectingDispatcher, key: Text, **values: Any) -> None:
@@ -224,46 +222,51 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_project": text}
 
 
-class AskHandoffAccepted(Action):
+class AskHandoffQuestion(Action, ABC):
+    """Asks one of the hand-off form's questions (wording in data/handoff.yml)."""
+
+    message: Text = ""  # its key in data/handoff.yml
+
+    @property
+    @abstractmethod
+    def slot(self) -> Text:
+        """The slot asked for; abstract, so rasa_sdk registers no `action_ask_`."""
+
+    def values(self, tracker: Tracker) -> Dict[Text, Any]:
+        """What the message's {placeholders} are filled with."""
+        return {}
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        say(dispatcher, self.message, **self.values(tracker))
+        return []
+
+
+class AskHandoffAccepted(AskHandoffQuestion):
     """The offer, saying what would be sent."""
 
-    def name(self) -> Text:
-        return "action_ask_handoff_accepted"
+    slot, message = "handoff_accepted", "offer"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[EventType]:
-        say(dispatcher, "offer", what=what_is_sent(tracker))
-        return []
+    def values(self, tracker: Tracker) -> Dict[Text, Any]:
+        return {"what": what_is_sent(tracker)}
 
 
-class AskHandoffEmail(Action):
-    def name(self) -> Text:
-        return "action_ask_handoff_email"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[EventType]:
-        say(dispatcher, "ask_email")
-        return []
+class AskHandoffEmail(AskHandoffQuestion):
+    slot, message = "handoff_email", "ask_email"
 
 
-class AskHandoffProject(Action):
-    def name(self) -> Text:
-        return "action_ask_handoff_project"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[EventType]:
-        say(dispatcher, "ask_project")
-        return []
+class AskHandoffProject(AskHandoffQuestion):
+    slot, message = "handoff_project", "ask_project"
 
 
-class AskHandoffConfirmed(Action):
-    def name(self) -> Text:
-        return "action_ask_handoff_confirmed"
+class AskHandoffConfirmed(AskHandoffQuestion):
+    slot, message = "handoff_confirmed", "confirm"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[EventType]:
-        say(dispatcher, "confirm", contact=contact_of(tracker))
-        return []
+    def values(self, tracker: Tracker) -> Dict[Text, Any]:
+        return {"contact": contact_of(tracker)}
 
 
 class ActionFinishHandoff(Action):

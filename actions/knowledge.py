@@ -1,37 +1,38 @@
 """Answers about training formats, read from data/knowledge.yml.
 
-Plain Python with no Rasa imports, so the wording rules are easy to test. The
-facts themselves live in the YAML file, which a training manager can edit.
+Plain Python with no Rasa imports, so the rules are easy to test. The facts live in
+the YAML file, which a training manager can edit; the sentences around them ("Sorry,
+the article I learned from doesn't say ...") are domain responses.
 """
-from functools import lru_cache
-from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
-import yaml
-
-KNOWLEDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge.yml"
+from actions import content
+from actions.content import KnowledgeFile
 
 
-@lru_cache(maxsize=1)
-def load() -> Dict:
-    with KNOWLEDGE_FILE.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+def load() -> KnowledgeFile:
+    """data/knowledge.yml, read and checked once (actions/content.py)."""
+    return content.knowledge()
 
 
 def format_names() -> List[str]:
-    return list(load()["formats"])
+    return list(load().formats)
 
 
 def display_name(fmt: str, with_article: bool = False) -> str:
-    info = load()["formats"][fmt]
-    if with_article and info["article"]:
-        return f"{info['article']} {info['name']}"
-    return info["name"]
+    info = load().formats[fmt]
+    if with_article and info.article:
+        return f"{info.article} {info.name}"
+    return info.name
+
+
+def general_topics() -> List[str]:
+    return [topic for topic, entry in load().topics.items() if entry.general]
 
 
 def _own_text(fmt: str, topic: str) -> Optional[str]:
-    entry = load()["answers"].get(fmt, {}).get(topic)
-    return " ".join(entry["text"].split()) if entry else None
+    entry = load().answers.get(fmt, {}).get(topic)
+    return entry.line if entry else None
 
 
 def find_answer(topic: str, fmt: str) -> Optional[str]:
@@ -43,7 +44,7 @@ def find_answer(topic: str, fmt: str) -> Optional[str]:
         text = _own_text(fmt, topic)
         if text:
             return text
-        fmt = load()["formats"][fmt].get("parent")
+        fmt = load().formats[fmt].parent
     return None
 
 
@@ -52,25 +53,11 @@ def known_topics(fmt: str) -> List[str]:
     data = load()
     topics: List[str] = []
     while fmt:
-        for topic in data["answers"].get(fmt, {}):
-            if topic not in topics and topic != "summary":
+        for topic in data.answers.get(fmt, {}):
+            if topic not in topics and data.topics[topic].offer:
                 topics.append(topic)
-        fmt = data["formats"][fmt].get("parent")
-    return [t for t in data["topics"] if t in topics]
-
-
-TOPIC_LABELS = {
-    "definition": "what it is",
-    "goals": "its goals",
-    "audience": "who it's for",
-    "group_size": "group size",
-    "content": "what's inside",
-    "duration": "how long it lasts",
-    "rewards": "rewards",
-    "cost": "cost",
-    "history": "its history",
-    "pronunciation": "how to say it",
-}
+        fmt = data.formats[fmt].parent
+    return [t for t in data.topics if t in topics]
 
 
 def _join(items: List[str]) -> str:
@@ -79,41 +66,35 @@ def _join(items: List[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def silent_answer(topic: str, fmt: str) -> str:
-    """What the bot says when the article does not cover `topic` for `fmt`."""
+def silent(topic: str, fmt: str) -> Tuple[str, Dict[str, str]]:
+    """Where the article does not cover `topic` for `fmt`: the domain response that
+    says so (utter_article_silent*, domain.yml), and the values it is filled with."""
     data = load()
-    phrase = data["topics"][topic].format(format=display_name(fmt, with_article=True))
-    offers = [TOPIC_LABELS[t] for t in known_topics(fmt) if t != topic]
-    reply = f"Sorry, the article I learned from doesn't say {phrase}."
-    if offers:
-        reply += f" I can tell you {_join(offers)}."
-    return reply
-
-
-def answer(topic: str, fmt: str) -> str:
-    return find_answer(topic, fmt) or silent_answer(topic, fmt)
-
-
-def message(key: str) -> str:
-    return " ".join(load()["messages"][key].split())
+    values = {"silent": data.topics[topic].silent.format(
+        format=display_name(fmt, with_article=True))}
+    offers = [data.topics[t].offer for t in known_topics(fmt) if t != topic]
+    if not offers:
+        return "utter_article_silent", values
+    return "utter_article_silent_offer", {**values, "offers": _join(offers)}
 
 
 def general_answer(topic: str) -> str:
-    return " ".join(load()["general"][topic]["text"].split())
+    return load().general[topic].line
 
 
 def comparison(formats: Iterable[str]) -> str:
-    """One line per format (its summary, else its definition).
+    """One line per format (its summary, else its definition), for the response
+    utter_comparison (domain.yml).
 
     Fewer than two formats named: compare them with the main three.
     """
     chosen = list(dict.fromkeys(formats))
     if len(chosen) < 2:
-        chosen += [f for f in load()["compare_default"] if f not in chosen]
+        chosen += [f for f in load().compare_default if f not in chosen]
     lines = []
     for fmt in chosen:
         text = _own_text(fmt, "summary") or _own_text(fmt, "definition")
         # A definition that names its format reads as one sentence, without a label.
         lines.append(f"• {text}" if display_name(fmt) in text.split(".")[0]
                      else f"• {display_name(fmt)}: {text}")
-    return "Here is how they differ:\n" + "\n".join(lines)
+    return "\n".join(lines)

@@ -23,6 +23,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import List, Optional, Tuple, Union
 
 from text_to_num import alpha2digit
@@ -30,13 +31,9 @@ from text_to_num import alpha2digit
 MIN_LEARNERS = 1
 MAX_LEARNERS = 10_000_000
 
-EXPECTED = "Please give a number of learners between 1 and 10,000,000, e.g. 12 or about 200."
-MESSAGES = {
-    "zero": "A course needs at least one learner. " + EXPECTED,
-    "negative": "The number of learners can't be negative. " + EXPECTED,
-    "too_large": "That's more than 10,000,000 learners, which seems too many. " + EXPECTED,
-    "not_a_number": "I couldn't read a number of learners there. " + EXPECTED,
-}
+# What can be wrong with a count; the domain response utter_learners_<problem>
+# (domain.yml) says so and what is expected.
+PROBLEMS = ("zero", "negative", "too_large", "not_a_number")
 
 # What "a few" means when planning: three. "hundreds" alone is read as "a few
 # hundred". Documented guesses, marked approximate.
@@ -269,20 +266,28 @@ def parse_learner_count(text: Union[str, int, float, None]) -> Optional[LearnerC
     return LearnerCount(value, approximate or rounded)
 
 
-def validate_learner_count(value: Union[int, float, None]) -> Optional[str]:
-    """None when ``value`` is a plausible learner count, else a message for the user.
+@lru_cache(maxsize=4096)  # the recommender's runner-up search asks about the same counts
+def as_count(value: Union[str, int, float, None]) -> Optional[int]:
+    """THE conversion of a learner count to a whole number of learners, used by the form
+    (a float slot holds 12.0), the recommender and its runner-up search: None when
+    `value` is no valid count (missing, not a number, zero, negative, too large)."""
+    count = parse_learner_count(value)
+    if count is None or validate_learner_count(count.value) is not None:
+        return None
+    return count.value
 
-    The message says what is expected. Keys of MESSAGES: zero, negative,
-    too_large, not_a_number.
-    """
+
+def validate_learner_count(value: Union[int, float, None]) -> Optional[str]:
+    """None when ``value`` is a plausible learner count, else what is wrong with it:
+    one of PROBLEMS."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return MESSAGES["not_a_number"]
+        return "not_a_number"
     if value != value:  # NaN
-        return MESSAGES["not_a_number"]
+        return "not_a_number"
     if value < 0:
-        return MESSAGES["negative"]
+        return "negative"
     if value < MIN_LEARNERS:
-        return MESSAGES["zero"]
+        return "zero"
     if value > MAX_LEARNERS:
-        return MESSAGES["too_large"]
+        return "too_large"
     return None

@@ -1,7 +1,7 @@
 """Rasa plumbing for the recommendation dialog: reading answers into slots,
 validating them, and sending the recommendation."""
 import re
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import actions, form_answers, knowledge, recommender
 from actions.recommendation_content import load_knowledge
 from actions.recommendation_text import render_details, render_short
-from actions.learner_count import validate_learner_count
+from actions.learner_count import as_count, validate_learner_count
 
 FORM = "recommendation_form"
 # Interruptions, when the message can't be read as the pending answer: requests that
@@ -38,15 +38,16 @@ QUESTION_WORDS = re.compile(
 
 
 def profile_from(slots: Dict[Text, Any]) -> recommender.Profile:
-    learners = slots.get("learners")
     return recommender.Profile(
         audience=slots.get("audience"),
-        learners=int(learners) if isinstance(learners, (int, float)) else None,
+        learners=as_count(slots.get("learners")),
         goal=slots.get("goal"),
         coaching=slots.get("coaching"),
         face_to_face=slots.get("face_to_face"),
         own_resources=slots.get("own_resources"),
         open_to_all=slots.get("open_to_all"),
+        theme=slots.get("theme"),
+        exchanges=slots.get("exchanges"),
     )
 
 
@@ -98,9 +99,14 @@ class ValidateRecommendationForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         left_open = tracker.get_slot("left_open") or []
-        slots = [s for s in domain_slots if s not in left_open]
+        profile = profile_from(tracker.slots)
+        # The theme and exchanges are asked only when their answer can still change the
+        # recommended format (an answer already given is kept).
+        slots = [s for s in domain_slots if s not in left_open
+                 and (s not in recommender.ASKED_WHEN_IT_MATTERS or tracker.get_slot(s) is not None
+                      or recommender.can_change(profile, s))]
         # Internal vs external only matters when a COOC is the likely answer.
-        if recommender.needs_open_to_all(profile_from(tracker.slots)):
+        if recommender.needs_open_to_all(profile):
             return slots
         return [s for s in slots if s != "open_to_all"]
 
@@ -148,7 +154,8 @@ class ValidateRecommendationForm(FormValidationAction):
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):
             # "MOOC or COOC, for training our customers?": the comparison first.
-            dispatcher.utter_message(text=knowledge.comparison(actions.mentioned_formats(tracker)))
+            dispatcher.utter_message(response="utter_comparison", lines=knowledge.comparison(
+                actions.mentioned_formats(tracker)))
         if values:
             dispatcher.utter_message(text=form_answers.message(
                 "noted", answers=form_answers.describe(values)))
@@ -222,9 +229,10 @@ class ValidateRecommendationForm(FormValidationAction):
     def validate_learners(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[Text, Any]:
         problem = validate_learner_count(value)
-        if problem:
-            return {"learners": None, **self._miss("learners", tracker, dispatcher, problem)}
-        return self._accepted("learners", float(value), tracker)
+        if problem:  # the question comes back with the domain response that says why
+            return {"learners": None, **self._miss("learners", tracker, dispatcher,
+                                                   f"utter_learners_{problem}")}
+        return self._accepted("learners", float(as_count(value)), tracker)
 
     def validate_audience(self, value, dispatcher, tracker, domain):
         return self._accepted("audience", value, tracker)
@@ -244,6 +252,12 @@ class ValidateRecommendationForm(FormValidationAction):
     def validate_open_to_all(self, value, dispatcher, tracker, domain):
         return self._accepted("open_to_all", value, tracker)
 
+    def validate_theme(self, value, dispatcher, tracker, domain):
+        return self._accepted("theme", value, tracker)
+
+    def validate_exchanges(self, value, dispatcher, tracker, domain):
+        return self._accepted("exchanges", value, tracker)
+
 
 class AskQuestion(Action, ABC):
     """Asks one of the dialog's questions (wording in data/form_answers.yml).
@@ -252,7 +266,10 @@ class AskQuestion(Action, ABC):
     the question's buttons and "Not sure".
     """
 
-    slot: Text = ""
+    @property
+    @abstractmethod
+    def slot(self) -> Text:
+        """The slot asked for; abstract, so rasa_sdk registers no `action_ask_`."""
 
     def name(self) -> Text:
         return f"action_ask_{self.slot}"
@@ -262,9 +279,14 @@ class AskQuestion(Action, ABC):
         question = form_answers.question(self.slot)
         buttons = list(question.get("buttons", []))
         if tracker.get_slot("misses"):
+            # Why the answer was refused: a text, or a domain response (utter_learners_*).
             text = tracker.get_slot("answer_problem") or form_answers.hint(self.slot)
             not_sure = form_answers.message("not_sure_button")
-            buttons.append({"title": not_sure, "payload": not_sure})
+            if not any(button["title"] == not_sure for button in buttons):
+                buttons.append({"title": not_sure, "payload": not_sure})
+            if text in domain.get("responses", {}):
+                dispatcher.utter_message(response=text, buttons=buttons)
+                return []
         else:
             text = question["text"]
         dispatcher.utter_message(text=text, buttons=buttons)
@@ -294,8 +316,8 @@ class ActionRecommend(Action):
         if not any(recommendation.scores.values()):
             # Every answer left open: no format has anything for it.
             dispatcher.utter_message(text=form_answers.message("nothing_to_go_on"))
-            dispatcher.utter_message(text=knowledge.comparison([]),
-                                     buttons=[{"title": "Start over", "payload": "/start_over"}])
+            dispatcher.utter_message(response="utter_comparison",
+                                     lines=knowledge.comparison([]), buttons=[{"title": "Start over", "payload": "/start_over"}])
             return []
         fmt = recommendation.format
         short_name = load_knowledge().label(fmt, with_expansion=False).split(" ", 1)[1]

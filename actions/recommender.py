@@ -29,9 +29,15 @@ How the rules work (plain points, no magic):
    which family leads (see ``needs_open_to_all``).
 4. Blended means a SPOC combined with face-to-face courses: the article describes
    face-to-face sessions only for the SPOC.
-5. The runner-up comes with the one answer that would make it win
+5. Two questions are asked only when their answer can still change the recommended
+   format (``can_change``): the theme (the organisation's own products, tools or
+   expertise: COOC; technical practices: SPOC; general knowledge: MOOC, and only then can
+   somebody else's MOOC serve an organisation without resources) and whether learners
+   should exchange and work together (the article describes that for the COOC and the
+   SPOC).
+6. The runner-up comes with the one answer that would make it win
    (``_runner_up``), so its condition never repeats an answer the user gave.
-6. Contradictory answers never raise: each one adds a "tension" sentence.
+7. Contradictory answers never raise: each one adds a "tension" sentence.
 """
 
 from __future__ import annotations
@@ -41,8 +47,9 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 from actions import form_answers
+from actions.learner_count import as_count
 from actions.recommendation_content import (AUDIENCES, FAMILIES, FORMATS, GOALS,  # noqa: F401
-                                            Knowledge, load_knowledge)
+                                            THEMES, Knowledge, load_knowledge)
 
 # Used only when two families have the same points. The COOC comes first as the
 # format "designed to meet the goals of a business", then the SPOC ("Mainly used
@@ -65,7 +72,10 @@ MAX_REASONS = 3
 # The answers tried, one at a time, to find what would make the runner-up win: the
 # values the dialog words in data/form_answers.yml (open_answers). open_to_all is left
 # out: it only picks the COOC's variant.
-CHANGED_SLOTS = ("own_resources", "goal", "audience", "learners", "coaching", "face_to_face")
+CHANGED_SLOTS = ("own_resources", "goal", "audience", "learners", "coaching", "face_to_face",
+                 "theme", "exchanges")
+# Asked only when the answer can still change the recommended format (``can_change``).
+ASKED_WHEN_IT_MATTERS = ("theme", "exchanges")
 
 
 @dataclass
@@ -79,6 +89,12 @@ class Profile:
     face_to_face: Optional[bool] = None  # face-to-face sessions wanted
     own_resources: Optional[bool] = None  # can build its own course
     open_to_all: Optional[bool] = None  # COOC open to all Internet users
+    theme: Optional[str] = None  # one of THEMES
+    exchanges: Optional[bool] = None  # learners should exchange and work together
+
+
+# Each answer's place in a Profile, to try other answers without dataclasses.replace.
+_INDEX = {name: i for i, name in enumerate(Profile.__dataclass_fields__)}
 
 
 @dataclass
@@ -116,6 +132,22 @@ _GOAL_RULES = {
 # "to develop the skills of employees, to train customers": the same goal, said
 # for customers.
 _AUDIENCE_REASON = {("goal_skills_cooc", "customers"): "goal_skills_cooc_customers"}
+# "In this case [the external COOC], the themes dealt with are often oriented around the
+# expertise of the organization": the same theme, said for the external COOC.
+_VARIANT_REASON = {("theme_company_cooc", "cooc_external"): "theme_company_cooc_external"}
+# Reasons from the answers asked only when they decide: shown first among equals.
+_DECIDING_PREFIXES = ("theme_", "exchanges_")
+# "the themes addressed relate to business problems ... promoting work tools, services or
+# products" (COOC); "SPOC is often about practices, as well as ways of working"; a MOOC
+# "can cover various topics, such as marketing actions, communication techniques".
+_THEME_RULES = {
+    "company": (("cooc", STRONG, "theme_company_cooc"),),
+    "practices": (("spoc", STRONG, "theme_practices_spoc"),),
+    "general": (("mooc", STRONG, "theme_general_mooc"),),
+}
+# The COOC's "collaborative work" and forums "in a social learning spirit"; the SPOC's
+# "sharing of experiences". The article says nothing of exchanges in a MOOC.
+_EXCHANGES_RULES = (("cooc", STRONG, "exchanges_cooc"), ("spoc", STRONG, "exchanges_spoc"))
 _AUDIENCE_RULES = {
     "public": (("mooc", STRONG, "audience_public_mooc"), ("cooc", MEDIUM, "audience_public_cooc")),
     "employees": (("cooc", STRONG, "audience_employees_cooc"),
@@ -126,19 +158,9 @@ _AUDIENCE_RULES = {
 
 
 def learner_count(profile: Profile) -> Optional[int]:
-    """The learner count as an int, or None when unknown or not a valid count.
-
-    Rasa float slots give e.g. 12.0; zero/negative counts are ignored here
-    (learner_count.validate_learner_count rejects them in the form).
-    """
-    value = profile.learners
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = int(round(float(value)))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """The learner count as an int, or None when unknown or not a valid count
+    (learner_count.as_count, the one conversion)."""
+    return as_count(profile.learners)
 
 
 def _points(profile: Profile, k: Knowledge) -> List[_Point]:
@@ -160,6 +182,9 @@ def _points(profile: Profile, k: Knowledge) -> List[_Point]:
         points.append(_Point("spoc", STRONG, "coaching_spoc"))
     if profile.face_to_face is True:
         points.append(_Point("spoc", STRONG, "face_to_face_spoc"))
+    points += [_Point(*rule) for rule in _THEME_RULES.get(profile.theme, ())]
+    if profile.exchanges is True:
+        points += [_Point(*rule) for rule in _EXCHANGES_RULES]
     # Missing resources count for the MOOC only where a MOOC can serve the need; elsewhere
     # they are a constraint to state (a note), not a point for somebody else's course.
     if profile.own_resources is False and _mooc_serves_without_resources(profile):
@@ -186,14 +211,19 @@ class _Decision:
     groups: bool  # SPOC in several groups
 
 
-def _decide(profile: Profile, scores: Dict[str, int], k: Knowledge) -> _Decision:
+def _decide(profile: Profile, points: List[_Point], k: Knowledge) -> _Decision:
+    scores = _scores(points)
     ranking = _ranking(scores)
     n = learner_count(profile)
     too_many_for_spoc = n is not None and n > k.spoc_max
     natural = next(fam for fam in ranking if not (fam == "spoc" and too_many_for_spoc))
     # A format never wins with nothing for it: when only the SPOC has points, too many
-    # learners for one SPOC means several ("about fifteen students per trainer").
-    groups = too_many_for_spoc and scores[natural] == 0 and scores["spoc"] > 0
+    # learners for one SPOC means several ("about fifteen students per trainer"). The
+    # late questions (theme, exchanges) keep it so while the SPOC still leads: a few
+    # points for another format do not overturn it.
+    base = _scores([p for p in points if not p.reason.startswith(_DECIDING_PREFIXES)])
+    groups = (too_many_for_spoc and scores["spoc"] > scores[natural]
+              and all(base[fam] == 0 for fam in FAMILIES if fam != "spoc"))
     if groups:
         natural = "spoc"
     winner = natural
@@ -210,11 +240,13 @@ def _mooc_serves_without_resources(profile: Profile) -> bool:
     benefit from the advantages of the MOOC" - general skills that one of "thousands of
     MOOCs" on "various topics" can teach. A need only the organisation's own course
     meets (its customers or experts, onboarding, loyalty, culture, job problems, coaching,
-    face-to-face sessions) keeps the format the other criteria call for; the missing
-    resources are then stated as a constraint (see ``_tensions``)."""
+    face-to-face sessions, a course about its own products or its practices) keeps the
+    format the other criteria call for; the missing resources are then stated as a
+    constraint (see ``_tensions``)."""
     return (profile.audience in (None, "employees", "public")
             and profile.goal in (None, "skills", "free_knowledge")
-            and profile.coaching is not True and profile.face_to_face is not True)
+            and profile.coaching is not True and profile.face_to_face is not True
+            and profile.theme in (None, "general"))
 
 
 def _winner(profile: Profile, k: Knowledge) -> str:
@@ -224,7 +256,7 @@ def _winner(profile: Profile, k: Knowledge) -> str:
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again and again
 def _winner_of(answers: Tuple[Any, ...], k: Knowledge) -> str:
     profile = Profile(*answers)
-    return _decide(profile, _scores(_points(profile, k)), k).winner
+    return _decide(profile, _points(profile, k), k).winner
 
 
 def _cooc_variant(profile: Profile) -> str:
@@ -262,8 +294,11 @@ def same_answer(slot: str, given: Any, other: Any, k: Optional[Knowledge] = None
     if slot != "learners" or given is None or other is None:
         return given == other
     k = k or load_knowledge()
+    given, other = as_count(given), as_count(other)
+    if given is None or other is None:
+        return given == other
     bands = (k.per_trainer, k.spoc_max, k.mooc_massive - 1)
-    return (sum(int(given) > b for b in bands) == sum(int(other) > b for b in bands))
+    return sum(given > b for b in bands) == sum(other > b for b in bands)
 
 
 @lru_cache(maxsize=1)
@@ -278,13 +313,29 @@ def _runner_up(profile: Profile, decision: _Decision,
     win; the next family in the ranking without a condition when no answer does."""
     changes = [(slot, value) for slot, value in _changes()
                if not same_answer(slot, getattr(profile, slot), value, k)]
-    winners = {change: _winner(replace(profile, **{change[0]: change[1]}), k)
-               for change in changes}
+    answers = tuple(vars(profile).values())  # (replace() is slow: this runs for each change)
+    winners = {(slot, value): _winner_of(answers[:_INDEX[slot]] + (value,)
+                                         + answers[_INDEX[slot] + 1:], k)
+               for slot, value in changes}
     for family in decision.ranking:
         change = next((c for c in changes if winners[c] == family), None)
         if change:
             return family, change
     return decision.ranking[0], None
+
+
+def can_change(profile: Profile, slot: str, knowledge: Optional[Knowledge] = None) -> bool:
+    """Could an answer to `slot` still change the recommended format, given the other
+    answers (those not given yet count as unknown)? Independent of whether `slot` is
+    answered, like ``needs_open_to_all``."""
+    k = knowledge or load_knowledge()
+    unanswered = replace(profile, **{slot: None})
+    current = _to_format(_winner(unanswered, k), unanswered)
+    for value in form_answers.open_answer(slot)["values"]:
+        answered = replace(profile, **{slot: value})
+        if _to_format(_winner(answered, k), answered) != current:
+            return True
+    return False
 
 
 def answer_that_changes(profile: Profile, slot: str, values: List[Any],
@@ -303,8 +354,9 @@ def _reasons(winner: str, fmt: str, groups: bool, blended: bool, points: List[_P
              profile: Profile, k: Knowledge) -> List[str]:
     """The keys of the reasons shown: the winner's, strongest first, only those that speak
     of this format and this audience; completed to two with general ones."""
-    keys = [p.reason for p in sorted((p for p in points if p.family == winner),
-                                     key=lambda p: -p.weight)]
+    keys = [_VARIANT_REASON.get((p.reason, fmt), p.reason)
+            for p in sorted((p for p in points if p.family == winner),
+                            key=lambda p: (-p.weight, not p.reason.startswith(_DECIDING_PREFIXES)))]
     if groups:
         keys.insert(0, "size_spoc_groups")
     if blended and "face_to_face_spoc" in keys:
@@ -361,6 +413,8 @@ def _tensions(profile: Profile, fmt: str, decision: _Decision, k: Knowledge) -> 
         add("loyalty_but_internal")
     if fmt == "spoc" and profile.open_to_all is True and not public:
         add("spoc_but_open")
+    if fmt == "mooc" and profile.exchanges is True:
+        add("exchanges_but_mooc")
     return found
 
 
@@ -390,7 +444,7 @@ def recommend(profile: Profile, knowledge: Optional[Knowledge] = None) -> Recomm
     k = knowledge or load_knowledge()
     points = _points(profile, k)
     scores = _scores(points)
-    decision = _decide(profile, scores, k)
+    decision = _decide(profile, points, k)
     winner = decision.winner
     fmt = _to_format(winner, profile)
     runner, change = _runner_up(profile, decision, k)

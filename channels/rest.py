@@ -16,9 +16,8 @@ import asyncio
 import json
 import logging
 import unicodedata
-from contextvars import ContextVar
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import QueueOutputChannel
@@ -26,7 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import APOLOGY
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,6 @@ MAX_SENDER_CHARS = 128
 MAX_BODY_BYTES = 128 * 1024
 EMPTY_REPLY = ("I didn't get any text. What would you like to know about MOOCs, "
                "COOCs or SPOCs?")
-# Messages that legitimately get no reply (Rasa's restart / new-session commands).
-SILENT_COMMANDS = ("/restart", "/session_start")
 
 
 class BadRequest(Exception):
@@ -123,30 +120,10 @@ def check_sender(value: Any, field: Text = "sender") -> Text:
     return value
 
 
-# --------------------------------------------------------------- turn failures
-# Rasa's processor catches a failing action (e.g. the action server is down),
-# logs it and carries on: the user gets nothing for that turn. This handler
-# records such errors for the turn being handled (the processor runs in the
-# request's task, so it sees the request's context).
-_turn_errors: ContextVar[Optional[List[Text]]] = ContextVar("turn_errors", default=None)
-
-
-class _TurnErrorHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        errors = _turn_errors.get()
-        if errors is not None:
-            errors.append(record.getMessage()[:300])
-
-
-_handler = _TurnErrorHandler(level=logging.ERROR)
-for _name in ("rasa.core.processor", "rasa.core.actions.action",
-              "rasa.core.actions.forms"):
-    if _handler not in logging.getLogger(_name).handlers:
-        logging.getLogger(_name).addHandler(_handler)
-
-
 def _store_errors() -> Tuple[type, ...]:
-    """Exceptions meaning the tracker store or the lock store is unavailable."""
+    """Exceptions meaning the tracker store or the lock store is unavailable (Rasa
+    raises tracker store errors instead of forgetting the conversation: see
+    patches/rasa36.py)."""
     import sqlalchemy.exc
     from rasa.core.lock_store import LockError
     from redis.exceptions import RedisError
@@ -154,29 +131,12 @@ def _store_errors() -> Tuple[type, ...]:
     return sqlalchemy.exc.SQLAlchemyError, RedisError, LockError
 
 
-def harden_stores(agent: Any) -> None:
-    """Makes store failures visible instead of silently losing the conversation.
+class CollectingOutput(CountingOutput, CollectingOutputChannel):
+    """Collects the turn's replies for the JSON answer, counting them."""
 
-    Defect: Rasa wraps the tracker store in a FailSafeTrackerStore that, when the
-    database is down, logs the error and carries on with an empty tracker kept in
-    memory: the bot answers as if the conversation had just started, and what is
-    said meanwhile is lost. Here a store error fails the request (503, see below),
-    so the conversation resumes from the database once it is back.
-    Defect: SQLAlchemy's pool hands out connections broken by a database restart
-    (one failed request per stale connection); pre-ping them.
-    """
-    store = getattr(agent, "tracker_store", None)
-    if store is None or getattr(store, "_hardened", False):
-        return
-    if hasattr(store, "_on_tracker_store_error"):
-        def fail(error: Exception) -> None:
-            raise error
 
-        store._on_tracker_store_error = fail
-    engine = getattr(getattr(store, "_tracker_store", store), "engine", None)
-    if engine is not None and hasattr(engine, "pool"):
-        engine.pool._pre_ping = True
-    store._hardened = True
+class StreamingOutput(CountingOutput, QueueOutputChannel):
+    """Puts the turn's replies in a queue as they come (`?stream=true`), counting them."""
 
 
 # --------------------------------------------------------------- the channel
@@ -221,16 +181,11 @@ class RestInput(InputChannel):
         return sender, text, self.get_metadata(request)
 
     async def _run_turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                        request: Request, message: UserMessage) -> Optional[HTTPResponse]:
-        """Runs one turn; returns an error response when a store is unavailable."""
-        harden_stores(getattr(request.app.ctx, "agent", None))
-        errors: List[Text] = []
-        token = _turn_errors.set(errors)
+                        message: UserMessage) -> Optional[HTTPResponse]:
+        """Runs one turn (with the channels' apology instead of silence); returns an
+        error response when a store is unavailable."""
         try:
-            await on_new_message(message)
-        except asyncio.CancelledError:
-            logger.error("A message from %s timed out.", message.sender_id)
-            errors.append("timeout")
+            await handle_turn(on_new_message, message, reraise=_store_errors())
         except _store_errors() as e:
             # Defect: stock Rasa logged this and answered 200 with no message.
             logger.error("Conversation store unavailable for %s: %s: %s",
@@ -240,35 +195,18 @@ class RestInput(InputChannel):
                 HTTPStatus.SERVICE_UNAVAILABLE, "StoreUnavailable",
                 "The conversation store is unavailable; your message was not "
                 "processed. Please try again in a moment.", headers={"Retry-After": "5"})
-        except Exception:
-            logger.exception("Handling a message from %s failed.", message.sender_id)
-            errors.append("exception")
-        finally:
-            _turn_errors.reset(token)
-        message.output_channel.turn_errors = errors
         return None
-
-    @staticmethod
-    def _needs_apology(text: Text, replies: int, errors: List[Text]) -> bool:
-        # Defect: a failing action (action server down) left the user in silence.
-        if replies == 0:
-            return not (text.startswith(SILENT_COMMANDS) and not errors)
-        return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
                   ) -> Blueprint:
-        bp = Blueprint(f"custom_webhook_{type(self).__module__.replace('.', '_')}_"
-                       f"{type(self).__name__}", type(self).__module__)
+        bp = webhook_blueprint(f"custom_webhook_{type(self).__module__.replace('.', '_')}_"
+                               f"{type(self).__name__}", type(self).__module__)
 
         @bp.listener("before_server_start")
         async def install_api_guard(app: Any, _loop: Any) -> None:
             app.register_middleware(api_guard, "request")
             # Unknown routes and methods get JSON errors, not HTML pages.
             app.config.FALLBACK_ERROR_FORMAT = "json"
-
-        @bp.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -285,16 +223,11 @@ class RestInput(InputChannel):
                 return response.stream(self._stream(on_new_message, request, sender,
                                                     text, metadata),
                                        content_type="text/event-stream")
-            collector = CollectingOutputChannel()
+            collector = CollectingOutput()
             message = UserMessage(text, collector, sender, input_channel=self.name(),
                                   metadata=metadata)
-            failure = await self._run_turn(on_new_message, request, message)
-            if failure is not None:
-                return failure
-            replies = list(collector.messages)
-            if self._needs_apology(text, len(replies), collector.turn_errors):
-                replies.append({"recipient_id": sender, "text": APOLOGY})
-            return response.json(replies)
+            failure = await self._run_turn(on_new_message, message)
+            return failure or response.json(collector.messages)
 
         return bp
 
@@ -303,27 +236,22 @@ class RestInput(InputChannel):
                 metadata: Optional[Dict[Text, Any]]) -> Callable[[Any], Awaitable[None]]:
         async def stream(resp: Any) -> None:
             queue: asyncio.Queue = asyncio.Queue()
-            collector = QueueOutputChannel(queue)
+            collector = StreamingOutput(queue)
             message = UserMessage(text, collector, sender, input_channel=self.name(),
                                   metadata=metadata)
 
             async def run() -> None:
-                failure = await self._run_turn(on_new_message, request, message)
+                failure = await self._run_turn(on_new_message, message)
                 await queue.put(failure or "DONE")
 
             task = asyncio.ensure_future(run())
-            sent = 0
             while True:
                 item = await queue.get()
                 if isinstance(item, HTTPResponse):  # store unavailable
                     await resp.write(item.body.decode() + "\n")
                     break
                 if item == "DONE":
-                    if self._needs_apology(text, sent, getattr(collector, "turn_errors", [])):
-                        await resp.write(json.dumps({"recipient_id": sender,
-                                                     "text": APOLOGY}) + "\n")
                     break
-                sent += 1
                 await resp.write(json.dumps(item) + "\n")
             await task
 

@@ -19,12 +19,14 @@ from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
+from rasa.core.lock_store import LockStore, RedisLockStore
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels import CountingOutput, handle_turn
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,14 @@ SEEN_MAX = 10000
 MAX_BUTTONS = 25  # Slack's limit for elements in one "actions" block
 # User mentions (<@U123>, <@W123|name>) and special mentions (<!here>, <!channel>).
 MENTION = re.compile(r"<[@!][^>]*>")
+# Links as Slack formats them: <https://example.com|example.com>, <mailto:a@b.c|a@b.c>.
+LINK = re.compile(r"<(?:https?://|mailto:)[^>|]*\|([^>]*)>")
+# Values of the interactive elements this bot may receive (Slack's payload formats).
+CLICKED_VALUE = {
+    "button": lambda a: a.get("value"),
+    "static_select": lambda a: (a.get("selected_option") or {}).get("value"),
+    "overflow": lambda a: (a.get("selected_option") or {}).get("value"),
+}
 # Message subtypes that still carry a user's question.
 USER_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
@@ -119,7 +129,9 @@ class SlackConnector(SlackInput):
     Fixes over stock `SlackInput` (besides those in `media_type` and `SlackOutput`):
     - a retried event is processed again unless its retry reason is listed in
       `errors_ignore_retry`, so users get the same answer twice: events are
-      de-duplicated on `event_id` (interactive payloads on `trigger_id`);
+      de-duplicated on `event_id` (interactive payloads on `trigger_id`), in Redis
+      when the lock store is Redis (REDIS_*), so that a retry reaching another
+      replica is not answered twice either;
     - the url_verification challenge is answered as a bare JSON string: it is
       answered as `{"challenge": ...}` (still only when signed);
     - forged or stale (replayed) signatures get 400 from stock; here 401;
@@ -156,6 +168,7 @@ class SlackConnector(SlackInput):
                          conversation_granularity=conversation_granularity)
         self.slack_api_url = slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/"
         self._seen: "OrderedDict[Text, float]" = OrderedDict()
+        self._lock_store: Optional[LockStore] = None  # the agent's, set per request
         self._tasks: Set[asyncio.Task] = set()
 
     # -- helpers -------------------------------------------------------------
@@ -166,9 +179,19 @@ class SlackConnector(SlackInput):
                            self.proxy, self.slack_api_url)
 
     def _already_seen(self, key: Optional[Text]) -> bool:
-        """Remembers `key`; True if it was seen within the last hour."""
+        """Remembers `key`; True if it was seen within the last hour: by any replica
+        when the lock store is Redis, else by this process."""
         if not key:
             return False
+        store = self._lock_store
+        if isinstance(store, RedisLockStore):
+            # Rasa's key prefix is "[<REDIS_KEY_PREFIX>:]lock:"; ours "[...:]slack_seen:".
+            name = f"{store.key_prefix[:-len('lock:')]}slack_seen:{key}"
+            try:
+                return not store.red.set(name, 1, nx=True, ex=SEEN_TTL_SECONDS)
+            except RedisError as e:
+                logger.warning("Redis unavailable for Slack retry de-duplication "
+                               "(this process only meanwhile): %s", e)
         now = time.monotonic()
         while self._seen and (len(self._seen) > SEEN_MAX
                               or next(iter(self._seen.values())) < now - SEEN_TTL_SECONDS):
@@ -180,8 +203,19 @@ class SlackConnector(SlackInput):
 
     @staticmethod
     def strip_mentions(text: Text) -> Text:
-        text = re.sub(r"[ \t]{2,}", " ", MENTION.sub(" ", text))
-        return SlackInput._sanitize_user_message(text, [])
+        """The text for NLU: without mentions, links as their visible text."""
+        text = LINK.sub(r"\1", MENTION.sub(" ", text))
+        return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+    def conversation_id(self, user: Text, channel: Optional[Text],
+                        thread_ts: Optional[Text]) -> Text:
+        """One conversation per user, or per user and channel / thread, as configured
+        (`conversation_granularity`, as stock Rasa)."""
+        if self.conversation_granularity == "channel" and channel:
+            return f"{user}_{channel}"
+        if self.conversation_granularity == "thread" and channel and thread_ts:
+            return f"{user}_{channel}_{thread_ts}"
+        return user
 
     def _is_question(self, event: Dict[Text, Any]) -> bool:
         if event.get("type") not in ("message", "app_mention"):
@@ -203,7 +237,7 @@ class SlackConnector(SlackInput):
         message = UserMessage(
             text,
             self.get_output_channel(channel, thread_ts),
-            self._get_conversation_id(user, channel, thread_ts),
+            self.conversation_id(user, channel, thread_ts),
             input_channel=self.name(),
             metadata=metadata,
         )
@@ -215,14 +249,12 @@ class SlackConnector(SlackInput):
     # -- webhook -------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack_webhook = Blueprint("slack_webhook", __name__)
-
-        @slack_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        slack_webhook = webhook_blueprint("slack_webhook", __name__)
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
+            self._lock_store = getattr(getattr(request.app.ctx, "agent", None),
+                                       "lock_store", None)
             if not self.is_request_from_slack_authentic(request):
                 logger.warning("Refused a Slack request with a missing, wrong or stale "
                                "signature.")
@@ -270,11 +302,9 @@ class SlackConnector(SlackInput):
     def _on_interaction(self, payload: Dict[Text, Any],
                         on_new_message: Callable[[UserMessage], Awaitable[Any]]
                         ) -> HTTPResponse:
-        if not self._is_interactive_message(payload):
-            return response.text("")
-        action = payload["actions"][0]
-        value = self._get_interactive_response(action)
-        if value is None:  # e.g. a link button: nothing to tell the bot
+        action = (payload.get("actions") or [{}])[0]
+        value = CLICKED_VALUE.get(action.get("type"), lambda _: None)(action)
+        if not value:  # e.g. a link button or another element: nothing to tell the bot
             return response.text("")
         key = payload.get("trigger_id") or \
             f"{payload.get('user', {}).get('id')}:{action.get('action_ts')}"

@@ -22,14 +22,13 @@ from urllib.parse import quote
 import aiohttp
 import jwt
 import yarl
-from jwt.algorithms import RSAAlgorithm
 from rasa.core.channels.botframework import BotFramework, BotFrameworkInput
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import CountingOutput, handle_turn
+from channels import CountingOutput, handle_turn, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -222,8 +221,11 @@ class TeamsOutput(CountingOutput, BotFramework):
         await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
 
 
-class TeamsConnector(BotFrameworkInput):
+class TeamsConnector(InputChannel):
     """Bot Framework input on Rasa's `/webhooks/botframework/webhook`.
+
+    A sibling of stock `BotFrameworkInput` (same name, so the same webhook path), not a
+    subclass: its constructor downloads keys with blocking `requests` (below).
 
     Fixes over stock `BotFrameworkInput`:
     - the constructor downloads the OpenID metadata and keys with blocking
@@ -260,7 +262,6 @@ class TeamsConnector(BotFrameworkInput):
     def __init__(self, app_id: Text, app_password: Text, tenant_id: Optional[Text] = None,
                  openid_metadata_url: Optional[Text] = None, token_url: Optional[Text] = None,
                  min_key_refresh_seconds: float = 300) -> None:
-        # Deliberately not calling BotFrameworkInput.__init__: it downloads keys.
         if not app_id or not app_password:
             self.raise_missing_credentials_exception()
         self.app_id = str(app_id)
@@ -274,6 +275,10 @@ class TeamsConnector(BotFrameworkInput):
         self.access_token = AccessToken(self.token_url, self.app_id, self.app_password,
                                         self.http)
         self._tasks: Set[asyncio.Task] = set()
+
+    @classmethod
+    def name(cls) -> Text:
+        return BotFrameworkInput.name()
 
     def http(self) -> aiohttp.ClientSession:
         """One client session per connector, created in the server's event loop."""
@@ -304,7 +309,7 @@ class TeamsConnector(BotFrameworkInput):
             raise Unauthorized(f"key {kid!r} is not endorsed for channel {channel_id!r}")
         try:
             claims = jwt.decode(
-                token, key=RSAAlgorithm.from_jwk(jwk), algorithms=ALGORITHMS,
+                token, key=jwt.PyJWK(jwk).key, algorithms=ALGORITHMS,
                 audience=self.app_id, issuer=ISSUER, leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["exp", "iss", "aud"]})
         except (jwt.PyJWTError, ValueError, TypeError) as e:
@@ -334,11 +339,7 @@ class TeamsConnector(BotFrameworkInput):
         return re.sub(r"\s+", " ", text.replace("&nbsp;", " ")).strip()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        botframework_webhook = Blueprint("botframework_webhook", __name__)
-
-        @botframework_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        botframework_webhook = webhook_blueprint("botframework_webhook", __name__)
 
         @botframework_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
@@ -359,7 +360,7 @@ class TeamsConnector(BotFrameworkInput):
             if activity.get("type") == "message":
                 text = self.text_of(activity)
                 if text and activity.get("conversation") and activity.get("from"):
-                    metadata = self.add_attachments_to_metadata(activity, {
+                    metadata = BotFrameworkInput.add_attachments_to_metadata(activity, {
                         "conversation_id": activity["conversation"].get("id"),
                         "channel_id": activity.get("channelId"),
                         "tenant_id": (activity.get("channelData") or {})

@@ -67,7 +67,7 @@ UNANSWERED_ACTIONS = {
     "utter_out_of_scope": "off-subject",
     "utter_not_covered": "not in the article",
 }
-# action_answer_question's reply where the article is silent (knowledge.silent_answer);
+# action_answer_question's reply where the article is silent (domain.yml, utter_article_silent*);
 # tests/test_insights.py checks that the reply still contains it.
 SILENT_MARKER = "the article I learned from doesn't say"
 CANCEL_ACTION = "action_deactivate_loop"

@@ -44,10 +44,9 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import requests  # noqa: E402
 
-from tests.stack import TRACKER_STORE, RasaStack, _stop  # noqa: E402
+from devstack import TRACKER_STORE, RasaStack  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_endpoints import LOCK_STORE  # noqa: E402
+from scripts.make_endpoints import LOCK_STORE  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 RASA = str(BIN / "rasa")
@@ -203,6 +202,8 @@ class BenchStack(RasaStack):
                                 stderr=subprocess.STDOUT)
 
     def start_actions(self) -> None:
+        if not self.with_actions:
+            return
         t0 = time.monotonic()
         super().start_actions()
         self.actions_start_seconds = time.monotonic() - t0
@@ -237,16 +238,6 @@ class BenchStack(RasaStack):
             time.sleep(0.1)
         raise RuntimeError(f"no answer after {timeout}s:\n"
                            + (self.workdir / "rasa.log").read_text()[-3000:])
-
-    def __enter__(self) -> "BenchStack":
-        try:
-            if self.with_actions:
-                self.start_actions()
-            self.start_rasa()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def rss(self) -> Dict[str, Optional[float]]:
         return {"rasa": rss_mb(self.rasa_proc.pid if self.rasa_proc else None),

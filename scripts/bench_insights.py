@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.insights_events import EVENTS_TABLE, Conversation, create_events_table  # noqa: E402
-from tests.stack import free_port  # noqa: E402
+from devstack.insights_events import EVENTS_TABLE, Conversation, create_events_table  # noqa: E402
+from devstack import free_port  # noqa: E402
 
 DAY = 86400.0
 FORMATS = ["mooc", "cooc", "cooc_internal", "cooc_external", "spoc"]

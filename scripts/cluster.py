@@ -8,9 +8,8 @@ Starts, all on 127.0.0.1:
     (default 5011), sharing a PostgreSQL tracker store and a Redis lock store;
   * ACTION_REPLICAS action servers (default 2) on ACTION_BASE_PORT, +1, ...
     (default 5061);
-  * nginx: CLUSTER_PORT (default 5005) balances the Rasa servers (round robin;
-    socket.io is sticky by client address), ACTION_LB_PORT (default 5055)
-    balances the action servers.
+  * nginx: CLUSTER_PORT (default 5005) balances the Rasa servers (round robin),
+    ACTION_LB_PORT (default 5055) balances the action servers.
 PostgreSQL and Redis come from DB_* and REDIS_* (see scripts/make_endpoints.py);
 the defaults suit a developer machine: PostgreSQL as postgres on 127.0.0.1:5432
 (database rasa_cluster, created when missing), Redis on 127.0.0.1:6379 db 1.
@@ -28,11 +27,11 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import make_endpoints  # noqa: E402
+sys.path.insert(0, str(ROOT))  # when run as a file (scripts/run-cluster)
+from devstack import wait_until  # noqa: E402
+from scripts import make_endpoints  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -69,11 +68,6 @@ http {{
 {rasa_servers}
     keepalive 16;
   }}
-  # socket.io long-polling needs every request of a session on the same replica.
-  upstream rasa_sticky {{
-    hash $remote_addr consistent;
-{rasa_servers}
-  }}
   upstream actions {{
 {action_servers}
     keepalive 16;
@@ -89,11 +83,6 @@ http {{
     # A replica that refuses the connection is skipped (a POST already sent is not
     # replayed: nginx never retries non-idempotent requests).
     proxy_next_upstream error timeout;
-    location /socket.io/ {{
-      proxy_pass http://rasa_sticky;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-    }}
     location / {{
       proxy_pass http://rasa;
       proxy_set_header Connection "";
@@ -121,22 +110,6 @@ def nginx_binary() -> str:
     if not found:
         raise RuntimeError("nginx is not installed: apt-get install -y nginx")
     return found
-
-
-def wait_until(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited early; end of {log}:\n"
-                               f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s; end of {log}:\n"
-                       f"{log.read_text(errors='replace')[-3000:]}")
 
 
 def _group_alive(pgid: int) -> bool:
@@ -179,9 +152,7 @@ class Cluster:
                 "--credentials", str(self.credentials)]
         if self.env.get("RASA_AUTH_TOKEN"):
             args += ["--enable-api", "--auth-token", self.env["RASA_AUTH_TOKEN"]]
-        origins = self.env.get("CORS_ORIGINS", "").split()
-        if "*" in origins:
-            raise RuntimeError("CORS_ORIGINS must list origins, not '*'.")
+        origins = make_endpoints.cors_origins(self.env)
         if origins:
             args += ["--cors", *origins]
         return args

@@ -27,6 +27,9 @@ Lock store: Redis when REDIS_HOST or REDIS_URL is set (needed for several replic
                       which does not (issue 16), for comparisons only
 Action server:
     ACTION_ENDPOINT_URL  default: the action_endpoint of endpoints.yml
+Browsers:
+    CORS_ORIGINS  space-separated web origins allowed to call Rasa; "*" is refused
+                  here (`cors_origins`, used by every launcher and web/server.py)
 
 Secrets never reach the file: passwords are written as ${VAR} references that
 Rasa expands from its own environment when it reads the file.
@@ -59,6 +62,14 @@ LOCK_STORES = {"atomic": LOCK_STORE, "stock": "redis"}
 
 class ConfigError(Exception):
     pass
+
+
+def cors_origins(env: Dict[str, str]) -> List[str]:
+    """The origins of CORS_ORIGINS; "*" (any web page may call the bot) is refused."""
+    origins = env.get("CORS_ORIGINS", "").split()
+    if "*" in origins:
+        raise ConfigError("CORS_ORIGINS must list origins, not '*'.")
+    return origins
 
 
 def _q(value: str) -> str:
@@ -210,6 +221,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ)
     try:
+        cors_origins(env)
         text = render(env)
     except ConfigError as e:
         print(f"make_endpoints: configuration error: {e}", file=sys.stderr)

@@ -35,7 +35,7 @@ import psycopg2
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))  # when run as a file
 
 # Questions the assistant answers with a text whatever was said before.
 QUESTIONS = ["What is a SPOC?", "What is a COOC?", "How long does a MOOC last?",
@@ -185,8 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = stress(args.url, args.db, args.rounds, args.messages, args.parallel,
                         progress=True)
     else:
-        import make_endpoints
-        from cluster import Cluster
+        from scripts import make_endpoints
+        from scripts.cluster import Cluster
 
         if args.tracker_store == "stock":
             make_endpoints.TRACKER_STORE = "SQL"  # read by render() when the cluster starts

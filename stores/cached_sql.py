@@ -35,12 +35,15 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from patches import rasa36
+
+rasa36.apply()  # every Rasa process of this project loads this store (patches/rasa36.py)
 logger = logging.getLogger(__name__)
 
 
@@ -72,6 +75,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._cache_size = int(cache_size)
         if self.engine.dialect.name == "sqlite":
             self._use_one_sqlite_connection()
+        else:
+            self._pre_ping_connections()
+
+    def _pre_ping_connections(self) -> None:
+        """Stock Rasa's pool hands out connections broken by a database restart (one
+        failed message per stale connection): test each one when it is taken from the
+        pool. Also keeps Rasa's pool settings, which its `login_db` path drops."""
+        engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+                                  **create_engine_kwargs(self.engine.url))
+        self.engine.dispose()
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
     def _use_one_sqlite_connection(self) -> None:
         """SQLAlchemy 1.4 opens and closes a SQLite file per operation (re-reading the

@@ -3,7 +3,7 @@ recognises which question of the recommendation dialog the bot just asked."""
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.stack import ROOT, RasaStack, texts
+from devstack import ROOT, RasaStack, texts
 
 TRANSCRIPTS = ROOT / "artifacts" / "transcripts"
 # Each question by a piece of its wording, in the question and in its re-ask (hint).
@@ -14,6 +14,9 @@ QUESTIONS = {
     "coaching": ("individual coaching",),
     "face_to_face": ("face-to-face sessions",),
     "own_resources": ("build its own course",),
+    # Asked only when the answer can still change the recommendation.
+    "theme": ("What is the course about", "what the course is about"),
+    "exchanges": ("exchange with each other",),
     "open_to_all": ("private to your organisation",),
 }
 FORMATS = {"a MOOC": "mooc", "an internal COOC": "cooc_internal",
@@ -51,12 +54,18 @@ def recommended_format(reply: str) -> Optional[str]:
     return None
 
 
+# What a scripted user without an answer for a question says (the questions asked only
+# when they matter may come up for a user whose script predates them).
+NO_SCRIPTED_ANSWER = "not sure"
+
+
 def answer_until_recommended(dialog: Dialog, reply: str, answers: Dict[str, str],
                              midway: Optional[Dict[str, str]] = None,
                              max_turns: int = 20) -> Dict[str, int]:
     """Answers each question from `answers` (sending `midway[slot]` once before that
-    answer) until the recommendation. Returns how often each question was asked in
-    reply to an answer (the re-ask after a midway message is not counted)."""
+    answer; "not sure" to a question `answers` has nothing for) until the
+    recommendation. Returns how often each question was asked in reply to an answer
+    (the re-ask after a midway message is not counted)."""
     midway = dict(midway or {})
     counts: Dict[str, int] = {}
     after_midway = False
@@ -71,5 +80,5 @@ def answer_until_recommended(dialog: Dialog, reply: str, answers: Dict[str, str]
         if slot in midway:
             reply, after_midway = dialog.say(midway.pop(slot)), True
             continue
-        reply, after_midway = dialog.say(answers[slot]), False
+        reply, after_midway = dialog.say(answers.get(slot, NO_SCRIPTED_ANSWER)), False
     raise AssertionError(f"no recommendation after {max_turns} turns")

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 from aiosmtpd.controller import Controller
 
-from tests.stack import free_port
+from devstack import free_port
 
 
 class FakeWebhook:

@@ -47,14 +47,17 @@ def test_bare_format_with_no_previous_topic_gets_its_definition():
 
 def test_question_about_two_formats_answers_both():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_duration", ["mooc", "spoc"]))
-    text = messages[0]["text"]
-    assert "several weeks" in text and "how long a SPOC lasts" in text
+    assert "several weeks" in messages[0]["text"]
+    # Where the article is silent: the domain response that says so, filled in.
+    assert messages[1]["response"] == "utter_article_silent_offer"
+    assert messages[1]["silent"] == "how long a SPOC lasts"
+    assert "who it's for" in messages[1]["offers"]
     assert slots["format"] == "spoc"
 
 
 def test_no_format_known_asks_which_one_with_buttons():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_rewards"))
-    assert messages[0]["text"] == "Which format do you mean?"
+    assert messages[0]["response"] == "utter_which_format"
     assert [b["title"] for b in messages[0]["buttons"]] == ["MOOC", "COOC", "SPOC"]
     assert messages[0]["buttons"][2]["payload"] == '/ask_rewards{"format":"spoc"}'
     assert slots == {"topic": "rewards"}
@@ -83,8 +86,22 @@ def test_unknown_entity_values_are_ignored():
 ])
 def test_comparison(formats, present, absent):
     messages, _ = run(ActionCompareFormats(), tracker("compare_formats", formats))
+    assert messages[0]["response"] == "utter_comparison"
     for p in present:
-        assert p in messages[0]["text"]
+        assert p in messages[0]["lines"]
     for a in absent:
-        assert a not in messages[0]["text"]
-    assert messages[1]["buttons"][0]["payload"] == "/request_recommendation"
+        assert a not in messages[0]["lines"]
+    assert messages[1]["response"] == "utter_after_comparison"
+
+
+def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom():
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions import form_answers
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert "action_ask_" not in executor.actions
+    assert {f"action_ask_{slot}" for slot in form_answers.FORM_SLOTS} <= set(executor.actions)
+    assert {f"action_ask_handoff_{slot}" for slot in ("accepted", "email", "project",
+                                                       "confirmed")} <= set(executor.actions)

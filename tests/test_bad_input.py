@@ -15,7 +15,9 @@ import pytest
 import requests
 
 from channels.rest import MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
-from tests.stack import RasaStack, texts
+from devstack import RasaStack, texts
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 TOKEN = secrets.token_hex(16)
 REST = "/webhooks/rest/webhook"

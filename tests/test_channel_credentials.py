@@ -7,7 +7,7 @@ from typing import Dict, Tuple
 
 import pytest
 
-from tests.stack import ROOT
+from devstack import ROOT
 
 SCRIPT = ROOT / "scripts" / "make_credentials.py"
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1-secret", "SLACK_SIGNING_SECRET": "signing-secret"}

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.stack import ROOT, RasaStack, free_port
+from devstack import ROOT, RasaStack, free_port
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.stack import ROOT, RasaStack, free_port
+from devstack import ROOT, RasaStack, free_port
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 APP_ID = "6f1c6a1e-0000-4000-8000-00000000b07a"
 APP_PASSWORD = "test~app.password$secret"

@@ -11,39 +11,23 @@ two replicas and over two Sanic workers of one process (issue 16, scripts/stress
 """
 import json
 import secrets
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg2
 import pytest
 import requests
 
-from tests.stack import free_port, texts
+from devstack import texts, unique_ports
+from devstack.stack import FORM_ANSWERS as ANSWERS
+from devstack.stack import OPENING
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from cluster import Cluster, nginx_binary  # noqa: E402
-from stress_lock import stress, summary  # noqa: E402
+from scripts.cluster import Cluster, nginx_binary
+from scripts.stress_lock import stress, summary
+from tests import test_channel_slack as slack
 
-# Answers to the recommendation form's questions, by a fragment of the question.
-ANSWERS = {
-    "Who are the learners?": "our employees",
-    "How many learners": "about 200",
-    "main goal": "upskilling staff",
-    "coaching": "/deny",
-    "face-to-face": "/deny",
-    "resources to build": "/affirm",
-    "private to your organisation": "/deny",
-}
-OPENING = ["What is a MOOC?", "which format should I choose?"]
+pytestmark = pytest.mark.integration  # servers, services or the trained model
+
 TOKEN = secrets.token_hex(16)
-
-
-def unique_ports(n):
-    ports = set()
-    while len(ports) < n:
-        ports.add(free_port())
-    return list(ports)
 
 
 def pg(dbname="postgres"):
@@ -87,12 +71,18 @@ def drop_database(db):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = start_cluster(tmp_path_factory.mktemp("cluster"))
+    """Two replicas, with the REST channel and Slack (a fake Slack API)."""
+    api = slack.FakeSlackApi()
+    c = start_cluster(tmp_path_factory.mktemp("cluster"), extra_env={
+        "SLACK_BOT_TOKEN": slack.TOKEN, "SLACK_SIGNING_SECRET": slack.SECRET,
+        "SLACK_API_URL": api.url + "/api/"})
+    c.slack_api = api
     try:
         with c:
             yield c
     finally:
         drop_database(c.db)
+        api.server.shutdown()
 
 
 def say(url, sender, message):
@@ -214,6 +204,28 @@ def test_simultaneous_messages_over_two_replicas_lose_nothing(cluster):
     (scripts/stress_lock.py --lock-store stock --tracker-store stock: see README)."""
     assert_nothing_lost(stress(cluster.url, cluster.db, rounds=100, messages=6, parallel=2,
                                prefix="cl-stress"))
+
+
+def test_a_slack_retry_reaching_the_other_replica_is_not_answered_twice(cluster):
+    """Slack retries an event it thinks was lost; behind a load balancer the retry may
+    reach another replica, which must know (through Redis) that it was answered."""
+    def post(url, payload, **headers):
+        body = json.dumps(payload).encode()
+        return requests.post(url + "/webhooks/slack/webhook", data=body, timeout=10, headers={
+            "Content-Type": "application/json", **slack.sign(body), **headers})
+
+    first, second = cluster.replica_urls
+    question = slack.event("What is a SPOC?", "U_CLUSTER", "D_CLUSTER")
+    assert post(first, question).status_code == 200
+    cluster.slack_api.wait("D_CLUSTER", 1)
+    retry = post(second, question, **{"X-Slack-Retry-Num": "1",
+                                      "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status_code == 200 and retry.headers.get("X-Slack-No-Retry") == "1"
+    # A new question through the second replica is answered, after nothing else.
+    assert post(second, slack.event("What is a MOOC?", "U_CLUSTER", "D_CLUSTER")).ok
+    answers = cluster.slack_api.wait("D_CLUSTER", 2)
+    assert len(answers) == 2, answers
+    assert slack.SPOC in answers[0]["text"] and slack.MOOC in answers[1]["text"]
 
 
 def test_nginx_routes_around_a_stopped_replica(cluster):

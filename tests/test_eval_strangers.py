@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from tests.dialog import Dialog, answer_until_recommended, recommended_format
-from tests.stack import ROOT, RasaStack, texts
+from devstack import ROOT, RasaStack, texts
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 EVAL = ROOT / "tests" / "eval"
 RESULTS = ROOT / "artifacts" / "eval"
@@ -50,11 +52,6 @@ def _plain(text: str) -> str:
     """Held-out examples mark entities as [MOOC](format): keep the words only."""
     return re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
 
-
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("eval")) as stack:
-        yield stack
 
 
 def _first_reply(bot: RasaStack, text: str) -> str:

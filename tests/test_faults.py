@@ -10,7 +10,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,10 +19,11 @@ import pytest
 import requests
 
 from channels import APOLOGY
-from tests.stack import BIN, ROOT, START_TIMEOUT, RasaStack, texts
+from devstack import BIN, ROOT, START_TIMEOUT, RasaStack, texts
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import make_endpoints  # noqa: E402
+from scripts import make_endpoints
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 TOKEN = secrets.token_hex(16)
 DB_PASSWORD = "pw-" + secrets.token_hex(12)  # trust auth ignores it; the logs must too

@@ -13,7 +13,9 @@ import pytest
 from actions import handoff_delivery
 from actions.handoff_delivery import Outbox, configuration_problems, transports
 from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env
-from tests.stack import ROOT
+from devstack import ROOT
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 CONTENT = {"text": "A user would like to talk to a person.\nContact: jane@acme.example",
            "webhook_text": "A user would like to talk to a person.\nContact: jane@acme.example",

@@ -14,7 +14,9 @@ from tests import test_channel_slack as slack_fakes
 from tests import test_channel_teams as teams_fakes
 from tests.dialog import Dialog
 from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env
-from tests.stack import ROOT, RasaStack, free_port
+from devstack import ROOT, RasaStack, free_port
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 ARTIFACTS = ROOT / "artifacts" / "handoff"
 OFFER = "I can pass this conversation on to a person on the training team"

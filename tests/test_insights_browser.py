@@ -1,12 +1,15 @@
 """The insights page in Debian's Chromium, on the tracker store of a real Rasa stack that
-held conversations over REST (tests/stack.py starts it, web/server.py reads its store)."""
+held conversations over REST (devstack/stack.py starts it, web/server.py reads its store)."""
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.stack import RasaStack, texts
+from devstack import RasaStack, texts
 from tests.test_insights_web import web_server
-from tests.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from devstack import SHOTS
+from devstack.browser import chromium
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 GIBBERISH = "xqzj vvkp blorf"
 NOT_SAID = "What is the history of the SPOC?"  # the article is silent on it
@@ -36,31 +39,26 @@ def test_page_shows_the_conversations_held(stack_with_conversations):
         assert data["funnel"][0] == {"step": "started", "count": 1}
         assert data["asks"] == {"definition": {"MOOC": 1, "SPOC": 1}, "history": {"SPOC": 1}}
 
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                for width, name in ((1200, "insights-laptop.png"), (390, "insights-phone.png")):
-                    page = browser.new_page(viewport={"width": width, "height": 900})
-                    errors = []
-                    page.on("pageerror", lambda e: errors.append(str(e)))
-                    page.goto(url + "/insights")
-                    expect(page.locator("h1")).to_have_text("Assistant insights")
-                    expect(page.locator("#kpi-conversations b")).to_have_text("2")
-                    expect(page.locator("#kpi-user-messages b")).to_have_text("5")
-                    expect(page.locator("#kpi-unanswered b")).to_have_text("2")
-                    rows = page.locator("#unanswered-list tbody tr")
-                    expect(rows.locator("td:first-child")).to_have_text([NOT_SAID, GIBBERISH])
-                    expect(rows.locator("td:nth-child(2)")).to_have_text(
-                        ["not in the article", "didn't understand"])
-                    expect(page.locator("#channels tbody tr td")).to_have_text(
-                        ["REST", "1", "2", "web", "1", "3"])
-                    expect(page.locator("#conversations svg rect")).not_to_have_count(0)
-                    # Readable on a phone: nothing wider than the screen but the tables'
-                    # own scrolling boxes.
-                    assert page.evaluate("document.documentElement.scrollWidth") <= width
-                    page.screenshot(path=str(SHOTS / name), full_page=True)
-                    assert not errors
-                    page.close()
-            finally:
-                browser.close()
+        with chromium() as browser:
+            for width, name in ((1200, "insights-laptop.png"), (390, "insights-phone.png")):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                errors = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(url + "/insights")
+                expect(page.locator("h1")).to_have_text("Assistant insights")
+                expect(page.locator("#kpi-conversations b")).to_have_text("2")
+                expect(page.locator("#kpi-user-messages b")).to_have_text("5")
+                expect(page.locator("#kpi-unanswered b")).to_have_text("2")
+                rows = page.locator("#unanswered-list tbody tr")
+                expect(rows.locator("td:first-child")).to_have_text([NOT_SAID, GIBBERISH])
+                expect(rows.locator("td:nth-child(2)")).to_have_text(
+                    ["not in the article", "didn't understand"])
+                expect(page.locator("#channels tbody tr td")).to_have_text(
+                    ["REST", "1", "2", "web", "1", "3"])
+                expect(page.locator("#conversations svg rect")).not_to_have_count(0)
+                # Readable on a phone: nothing wider than the screen but the tables'
+                # own scrolling boxes.
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                page.screenshot(path=str(SHOTS / name), full_page=True)
+                assert not errors
+                page.close()

@@ -2,9 +2,7 @@
 and what bad requests get. The server runs as `make run` runs it, on a hand-made store."""
 import os
 import socket
-import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,9 +11,11 @@ import requests
 import sqlalchemy as sa
 
 from insights.web import access, session_value
-from tests.insights_events import create_events_table, insert
-from tests.stack import ROOT, free_port
+from devstack.insights_events import create_events_table, insert
+from devstack import ROOT, free_port, serving
 from tests.test_insights import hand_made_conversations, rows_in_id_order
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 TOKEN = "correct horse battery staple"
 
@@ -38,25 +38,11 @@ def web_server(endpoints: Path, host: str = "127.0.0.1", **env):
     log = endpoints.parent / f"web-{port}.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
     environment.update({"INSIGHTS_ENDPOINTS": str(endpoints), **env})
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "web" / "server.py"), "--host", host,
-                                 "--port", str(port)], cwd=ROOT, env=environment,
-                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(url + "/", timeout=1)
-                break
-            except requests.RequestException:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"web server not ready:\n{log.read_text()}")
-                time.sleep(0.1)
+    with serving([sys.executable, str(ROOT / "web" / "server.py"), "--host", host,
+                  "--port", str(port)], url + "/", log, env=environment,
+                 ready=lambda r: True):  # any answer: the page may want a token
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     assert "Traceback" not in log.read_text(), log.read_text()
 
 

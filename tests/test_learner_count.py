@@ -1,19 +1,28 @@
 """Tests for actions/learner_count.py."""
 
+
 from pathlib import Path
 
 import pytest
-
+import yaml
 
 from actions.learner_count import (
+    as_count,
     MAX_LEARNERS,
-    MESSAGES,
+    PROBLEMS,
     LearnerCount,
     parse_learner_count,
     validate_learner_count,
 )
 
 EXPECTED_HINT = "Please give a number of learners between 1 and 10,000,000, e.g. 12 or about 200."
+RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
+                           .read_text(encoding="utf-8"))["responses"]
+
+
+def said(problem: str) -> str:
+    """What the bot says about a refused count: its domain response."""
+    return RESPONSES[f"utter_learners_{problem}"][0]["text"]
 
 
 @pytest.mark.parametrize(
@@ -120,7 +129,7 @@ def test_numbers_from_slots_are_accepted():
 def test_negative_is_not_read_as_positive():
     result = parse_learner_count("-5")
     assert result is not None and result.value < 0
-    assert validate_learner_count(result.value) == MESSAGES["negative"]
+    assert validate_learner_count(result.value) == "negative"
 
 
 def test_range_uses_upper_bound():
@@ -148,13 +157,12 @@ def test_valid_values(value):
     ],
 )
 def test_invalid_values(value, key):
-    message = validate_learner_count(value)
-    assert message == MESSAGES[key]
-    assert message.endswith(EXPECTED_HINT)
+    assert validate_learner_count(value) == key
+    assert said(key).endswith(EXPECTED_HINT)
 
 
 def test_messages_differ():
-    assert len(set(MESSAGES.values())) == len(MESSAGES)
+    assert len({said(problem) for problem in PROBLEMS}) == len(PROBLEMS)
 
 
 @pytest.mark.parametrize(
@@ -162,5 +170,22 @@ def test_messages_differ():
     [("-5", "negative"), ("zero", "zero"), ("20 million", "too_large"), ("a dozen", None)],
 )
 def test_parse_then_validate(text, error):
-    message = validate_learner_count(parse_learner_count(text).value)
-    assert message == (MESSAGES[error] if error else None)
+    assert validate_learner_count(parse_learner_count(text).value) == error
+
+
+@pytest.mark.parametrize("value,count", [
+    (12, 12), (12.0, 12), (12.6, 13), ("about 200", 200), ("a few thousand", 3000),
+    (None, None), (True, None), (0, None), (-3, None), ("-5", None), (20_000_000, None),
+    ("hello", None), (float("nan"), None),
+])
+def test_one_conversion_to_a_whole_number_of_learners(value, count):
+    assert as_count(value) == count
+
+
+def test_the_form_and_the_recommender_convert_counts_alike():
+    from actions.recommendation_form import profile_from
+    from actions.recommender import Profile, learner_count, same_answer
+    assert profile_from({"learners": 12.6}).learners == 13 == as_count(12.6)
+    assert learner_count(Profile(learners=12.6)) == 13
+    assert profile_from({"learners": 0.0}).learners is None
+    assert same_answer("learners", 15.4, 15) and not same_answer("learners", 15.6, 15)

@@ -2,14 +2,10 @@
 import pytest
 
 from tests.dialog import Dialog, answer_until_recommended, asked
-from tests.stack import RasaStack
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 
-
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("recommend")) as stack:
-        yield stack
 
 
 def recommendation(dialog: Dialog) -> str:
@@ -162,3 +158,19 @@ def test_class6_a_comparison_with_a_need_compares_then_starts_from_it(bot):
 def test_class7_asking_for_a_person_is_understood(bot):
     dialog = Dialog(bot, "class7-person")
     assert "can't pass this conversation on" in dialog.say("could I speak with a real person?")
+
+
+def test_the_theme_is_asked_only_when_it_can_change_the_format(bot):
+    # Without resources, a MOOC serves general knowledge, not the organisation's own software.
+    dialog = start(bot, "theme-asked", "our employees", "200", "skills", "no", "no")
+    replies = bot.say(dialog.name, "no, we're a small company")
+    assert replies[-1]["text"] == "What is the course about?"
+    assert [b["title"] for b in replies[-1]["buttons"]][-1] == "Not sure"
+    reply = dialog.say("our own software")
+    assert asked(reply) == ["open_to_all"]
+    assert "I recommend an internal COOC" in dialog.say("private")
+    # R: 60 experts, productivity, coaching, face-to-face: nothing more is asked.
+    dialog = start(bot, "theme-not-asked", "a team of experts", "60", "solving productivity problems",
+                   "yes", "yes")
+    assert "I recommend a SPOC" in dialog.say("yes")
+    dialog.save()

@@ -1,8 +1,10 @@
 """Reading the recommendation dialog's answers and validating them."""
 import asyncio
+from pathlib import Path
 from typing import Dict, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -10,7 +12,10 @@ from actions import form_answers
 from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 
-DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}}}
+RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
+                           .read_text(encoding="utf-8"))["responses"]
+DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}},
+          "responses": RESPONSES}
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -126,7 +131,7 @@ def test_yes_and_no_answer_the_pending_yes_no_question():
 def test_bad_learner_counts_are_refused_with_the_reason(text, problem):
     slots, _ = validate(tracker(text, slots={"requested_slot": "learners"}))
     assert slots["learners"] is None and slots["misses"] == 1
-    assert problem in slots["answer_problem"]
+    assert problem in RESPONSES[slots["answer_problem"]][0]["text"]
 
 
 def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question():
@@ -149,7 +154,7 @@ def test_internal_or_external_is_asked_only_when_a_cooc_leads():
                   "face_to_face": False, "own_resources": True, "requested_slot": "own_resources"}
     slots, _ = validate(tracker("yes", intent="affirm", slots=cooc_slots))
     # Not set to None: the form goes on and asks open_to_all.
-    assert "requested_slot" not in slots
+    assert slots.get("requested_slot", "open_to_all") == "open_to_all"
     required = asyncio.run(ValidateRecommendationForm().required_slots(
         list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=cooc_slots), DOMAIN))
     assert "open_to_all" in required
@@ -172,7 +177,8 @@ def test_questions_are_asked_with_buttons_then_hinted_with_not_sure():
     hinted = ask("audience", {"misses": 1})
     assert hinted["text"].startswith("Sorry, I didn't catch")
     assert [b["title"] for b in hinted["buttons"]][-1] == "Not sure" and len(hinted["buttons"]) == 5
-    assert "at least one" in ask("learners", {"misses": 1, "answer_problem": "A course needs at least one learner."})["text"]
+    refused = ask("learners", {"misses": 1, "answer_problem": "utter_learners_zero"})
+    assert refused["response"] == "utter_learners_zero" and refused["buttons"][-1]["title"] == "Not sure"
 
 
 def test_recommendation_names_the_format_and_is_remembered():
@@ -190,7 +196,8 @@ def test_an_unsure_message_naming_a_format_is_left_to_the_rules():
     t = tracker("wait, what's a SPOC?", intent="nlu_fallback", slots={"requested_slot": "goal"},
                 entities=[{"entity": "format", "value": "spoc"}])
     slots, _ = validate(t)
-    assert slots == {}
+    # Nothing filled (requested_slot alone makes Rasa reject the form: a rule answers).
+    assert set(slots) <= {"requested_slot"}
 
 
 # --- Reading the pending answer first (whatever the intent classifier said) ---------
@@ -325,4 +332,94 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     slots = {"left_open": list(form_answers.FORM_SLOTS)}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     assert "can't pick one format" in dispatcher.messages[0]["text"]
-    assert "I recommend" not in dispatcher.messages[1]["text"]
+    comparison = dispatcher.messages[1]
+    assert comparison["response"] == "utter_comparison" and "• SPOC" in comparison["lines"]
+    assert comparison["buttons"][0]["payload"] == "/start_over"
+
+
+# --- The theme and exchanges questions: asked only when the answer can change the format --
+
+@pytest.mark.parametrize("slot,text,expected", [
+    ("theme", "it's about our own software", "company"),
+    ("theme", "training resellers on our product range", "company"),
+    ("theme", "harmonise their practices", "practices"),
+    ("theme", "general knowledge, nothing specific to us", "general"),
+    ("theme", "an off-the-shelf course would do", "general"),
+    ("theme", "a course for the general public", None),  # an audience, not a theme
+    ("exchanges", "yes, they should share experiences", True),
+    ("exchanges", "a forum to learn from each other", True),
+    ("exchanges", "they don't need to exchange", False),
+    ("exchanges", "self-paced, on their own", False),
+])
+def test_theme_and_exchanges_read_from_free_text(slot, text, expected):
+    assert form_answers.read_slot(slot, text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [("marketing", "general"), ("our tools", "company"),
+                                           ("technical stuff", "practices")])
+def test_short_theme_answers_count_only_right_after_the_question(text, expected):
+    assert form_answers.read_answer("theme", text) == expected
+    assert "theme" not in form_answers.read_all(text) or text == "our tools"
+
+
+SME_SLOTS = {"audience": "employees", "learners": 200.0, "goal": "skills", "coaching": False,
+             "face_to_face": False, "own_resources": False}
+
+
+def required(slots: Dict) -> list:
+    return asyncio.run(ValidateRecommendationForm().required_slots(
+        list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=slots), DOMAIN))
+
+
+def test_the_theme_is_asked_when_it_decides_whether_a_mooc_can_serve():
+    # Without resources, a MOOC serves general knowledge, not the organisation's own products.
+    assert "theme" in required(SME_SLOTS)
+    assert "exchanges" not in required(SME_SLOTS)  # the MOOC stays the answer either way
+    slots, _ = validate(tracker("our own software", slots={**SME_SLOTS,
+                                                           "requested_slot": "theme"}))
+    assert slots["theme"] == "company" and slots["requested_slot"] == "open_to_all"
+
+
+def test_the_new_questions_are_not_asked_when_nothing_can_change_the_answer():
+    k = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
+         "face_to_face": False, "own_resources": False}
+    t = {"audience": "customers", "learners": 500.0, "goal": "loyalty", "coaching": False,
+         "face_to_face": False, "own_resources": False}
+    r = {"audience": "experts", "learners": 60.0, "goal": "productivity", "coaching": True,
+         "face_to_face": True, "own_resources": True}
+    for slots in (k, t, r):
+        assert not {"theme", "exchanges"} & set(required(slots))
+
+
+def test_exchanges_are_asked_when_they_can_tip_a_close_call():
+    # The general public, 5,000 learners, skills: a MOOC, unless learners should exchange
+    # and work together (the COOC's forums and collaborative work).
+    close = {"audience": "public", "learners": 5000.0, "goal": "skills", "coaching": False,
+             "face_to_face": False, "own_resources": True}
+    assert "exchanges" in required(close)
+    slots, _ = validate(tracker("yes", intent="affirm", slots={**close, "theme": "general",
+                                                               "requested_slot": "exchanges"}))
+    assert slots["exchanges"] is True
+
+
+def test_an_answer_given_on_the_way_is_kept_even_when_not_asked():
+    slots, _ = validate(tracker("12 engineers who should share experiences",
+                                intent="request_recommendation"))
+    assert slots["exchanges"] is True
+
+
+def test_the_new_questions_have_buttons_and_not_sure_once():
+    first = ask("theme", {})
+    assert first["text"] == "What is the course about?"
+    assert [b["title"] for b in first["buttons"]][-1] == "Not sure"
+    hinted = ask("exchanges", {"misses": 1})
+    titles = [b["title"] for b in hinted["buttons"]]
+    assert titles == ["Yes", "No", "Not sure"]
+    assert hinted["text"].startswith("Sorry, is that a yes or a no?")
+
+
+def test_a_button_answers_the_theme():
+    slots, _ = validate(tracker('/inform{"theme":"general"}',
+                                slots={**SME_SLOTS, "requested_slot": "theme"},
+                                entities=[{"entity": "theme", "value": "general"}]))
+    assert slots["theme"] == "general"

@@ -18,9 +18,10 @@ import redis
 from rasa.core.lock_store import LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import make_endpoints  # noqa: E402
+from scripts import make_endpoints
 from stores.redis_lock import RedisTicketLockStore  # noqa: E402
+
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 ROOT = Path(__file__).resolve().parents[1]
 DB = 0

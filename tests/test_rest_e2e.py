@@ -1,13 +1,10 @@
 """End to end over the REST channel: real servers, real model, facts in the replies."""
 import pytest
 
-from tests.stack import RasaStack, texts
+from devstack import texts
 
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("rest")) as stack:
-        yield stack
 
 
 @pytest.mark.parametrize("question,facts", [
@@ -33,6 +30,20 @@ def test_questions_get_the_articles_facts(bot, question, facts):
 def test_article_silence_is_admitted(bot):
     reply = texts(bot.say("silent", "How much does a COOC cost?"))
     assert "doesn't say how much a COOC costs" in reply
+
+
+def test_fixed_wording_comes_from_domain_responses_with_their_buttons(bot):
+    """Custom actions utter domain responses: filled in, with the action's own buttons."""
+    which = bot.say("which", "/ask_rewards")
+    assert which[0]["text"] == "Which format do you mean?"
+    assert [b["title"] for b in which[0]["buttons"]] == ["MOOC", "COOC", "SPOC"]
+    compare = bot.say("which", "/compare_formats")
+    assert compare[0]["text"].startswith("Here is how they differ:\n• MOOC")
+    assert compare[1]["text"].endswith("Want me to recommend one?")
+    assert compare[1]["buttons"][0]["payload"] == "/request_recommendation"
+    silent = texts(bot.say("which", "/ask_duration{\"format\":\"spoc\"}"))
+    assert silent.startswith("Sorry, the article I learned from doesn't say how long a SPOC lasts.")
+    assert "I can tell you what it is, its goals" in silent
 
 
 def test_follow_up_keeps_the_format(bot):

@@ -1,12 +1,11 @@
 """The intranet chat page (web/) in a real browser: Debian's headless Chromium driven by
-Playwright, against real servers (tests/stack.py) and the page's own web server.
+Playwright, against real servers (devstack/stack.py) and the page's own web server.
 
 Screenshots go to artifacts/screenshots/ (gitignored).
 """
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -17,19 +16,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from tests.stack import ROOT, RasaStack, free_port
+from devstack import ROOT, SHOTS, RasaStack, free_port, serving
+from devstack.browser import chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = ROOT / "artifacts" / "screenshots"
+pytestmark = pytest.mark.integration  # servers, services or the trained model
+
 XSS = '<img src=x onerror="window.__xss=1">'
-
-if not CHROMIUM.exists():  # `make test` installs it (scripts/install-system-packages)
-    pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 expect.set_options(timeout=10_000)
 
@@ -40,27 +34,11 @@ def web_server(rasa_url: str, workdir: Path, port: int = 0, embedders=()):
     `embedders` are other origins allowed to import the widget."""
     port = port or free_port()
     origin = f"http://127.0.0.1:{port}"
-    log_path = workdir / f"web-{port}.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "web" / "server.py"), "--port", str(port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "RASA_URL": rasa_url, "CORS_ORIGINS": " ".join([origin, *embedders])})
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if requests.get(origin + "/", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"web server not ready:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    with serving([sys.executable, str(ROOT / "web" / "server.py"), "--port", str(port)],
+                 origin + "/", workdir / f"web-{port}.log",
+                 env={**os.environ, "RASA_URL": rasa_url,
+                      "CORS_ORIGINS": " ".join([origin, *embedders])}):
         yield origin
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +74,8 @@ def fake_rasa(replies, site):
 
 @pytest.fixture(scope="module")
 def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

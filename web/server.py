@@ -29,7 +29,8 @@ from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the insights package
+sys.path.insert(0, str(ROOT))  # the insights package, scripts.make_endpoints
+from scripts.make_endpoints import ConfigError, cors_origins  # noqa: E402
 PUBLIC = ROOT / "web" / "public"
 DEEP_CHAT = ROOT / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -179,9 +180,10 @@ def main(argv=None) -> None:
     parser.add_argument("--host", default=os.environ.get("WEB_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
     args = parser.parse_args(argv)
-    origins = tuple(os.environ.get("CORS_ORIGINS", "").split())
-    if "*" in origins:
-        parser.error("CORS_ORIGINS must list origins; '*' is refused")
+    try:
+        origins = tuple(cors_origins(os.environ))
+    except ConfigError as e:
+        parser.error(str(e))
     if not DEEP_CHAT.is_file():
         parser.error(f"{DEEP_CHAT.relative_to(ROOT)} is missing: run `make install` (npm ci)")
     WidgetHandler.rasa_url = os.environ.get("RASA_URL") or None

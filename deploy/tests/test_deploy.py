@@ -18,41 +18,23 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from devstack import SHOTS, free_port
+from devstack.browser import chromium
+from devstack.stack import FORM_ANSWERS as ANSWERS
+from devstack.stack import OPENING
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
-SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 IMAGES = ("ASSISTANT_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE", "NGINX_IMAGE")
 ROLES = {"rasa": 2, "actions": 2, "web": 1, "postgres": 1, "redis": 1, "nginx": 1}
 ASSISTANT_ROLES = ("rasa", "actions", "web")
 START_TIMEOUT = 600  # two Rasa replicas loading the model on a busy 2-core machine
 
-# The recommendation form's questions (by a fragment) and the answers given; as in
-# tests/test_cluster.py, which runs the same topology without containers.
-ANSWERS = {
-    "Who are the learners?": "our employees",
-    "How many learners": "about 200",
-    "main goal": "upskilling staff",
-    "coaching": "/deny",
-    "face-to-face": "/deny",
-    "resources to build": "/affirm",
-    "private to your organisation": "/deny",
-}
-OPENING = ["What is a MOOC?", "which format should I choose?"]
 
 missing = [name for name in IMAGES if not os.environ.get(name)]
 if missing:
     pytest.fail(f"run through `make test-deploy` (scripts/test-deploy): {missing} not set",
                 pytrace=False)
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(*args, check=True, timeout=600) -> str:
@@ -254,11 +236,8 @@ def test_guided_dialog_across_replicas_survives_a_restart(deployment):
 
 
 def test_chat_page_loads_and_answers_in_chromium(deployment):
-    from playwright.sync_api import expect, sync_playwright
-    assert CHROMIUM.exists(), "apt-get install chromium (scripts/install-system-packages)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    from playwright.sync_api import expect
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1000, "height": 800})
         requested, errors = [], []
         page.on("request", lambda r: requested.append(r.url))
@@ -272,7 +251,6 @@ def test_chat_page_loads_and_answers_in_chromium(deployment):
         answers = page.locator("deep-chat .message-bubble.ai-message")
         expect(answers.last).to_contain_text("Small Private Online Course", timeout=60_000)
         page.screenshot(path=str(SHOTS / "deploy-chat-page.png"))
-        browser.close()
     assert not errors, errors
     outside = [u for u in requested if not u.startswith("data:")
                and urlsplit(u).netloc != f"127.0.0.1:{deployment.port}"]

@@ -1,49 +1,33 @@
-"""Starts and stops the action server and the Rasa server for tests.
+"""Starts and stops the action server and the Rasa server (tests, benches).
 
 Each stack gets free ports and its own SQLite tracker store in a temporary
 folder, so tests never collide with `make run` or with each other.
 """
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_endpoints import TRACKER_STORE  # noqa: E402  (the store `make run` uses)
+from devstack.procs import BIN, MODEL, ROOT, free_port, stop, wait_until
+from scripts.make_endpoints import TRACKER_STORE  # the store `make run` uses
 
-BIN = Path(sys.executable).parent
-MODEL = ROOT / "models" / "assistant.tar.gz"
+__all__ = ["FORM_ANSWERS", "OPENING", "RasaStack", "texts", "TRACKER_STORE"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# Generous: on a busy 2-core machine loading the model can take minutes.
-START_TIMEOUT = float(os.environ.get("STACK_START_TIMEOUT", 600))
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path,
-             timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+# A guided dialog (tests/test_cluster.py, deploy/tests/test_deploy.py): the opening
+# messages, then the answers to the recommendation form's questions, by a fragment of
+# the question.
+OPENING = ["What is a MOOC?", "which format should I choose?"]
+FORM_ANSWERS = {
+    "Who are the learners?": "our employees",
+    "How many learners": "about 200",
+    "main goal": "upskilling staff",
+    "coaching": "/deny",
+    "face-to-face": "/deny",
+    "resources to build": "/affirm",
+    "private to your organisation": "/deny",
+}
 
 
 class RasaStack:
@@ -75,11 +59,11 @@ class RasaStack:
     def start_actions(self) -> None:
         self.action_proc = self._spawn(
             [str(BIN / "rasa"), "run", "actions", "--port", str(self.action_port)], "actions.log")
-        wait_for(f"http://127.0.0.1:{self.action_port}/health", self.action_proc,
-                 self.workdir / "actions.log")
+        wait_until(f"http://127.0.0.1:{self.action_port}/health", self.action_proc,
+                   self.workdir / "actions.log")
 
     def stop_actions(self) -> None:
-        _stop(self.action_proc)
+        stop(self.action_proc)
         self.action_proc = None
 
     def start_rasa(self) -> None:
@@ -90,10 +74,10 @@ class RasaStack:
              "--port", str(self.port), "--endpoints", str(self.workdir / "endpoints.yml"),
              "--credentials", str(self.workdir / "credentials.yml"), *self.rasa_args],
             "rasa.log")
-        wait_for(self.url + "/", self.rasa_proc, self.workdir / "rasa.log")
+        wait_until(self.url + "/", self.rasa_proc, self.workdir / "rasa.log")
 
     def stop_rasa(self) -> None:
-        _stop(self.rasa_proc)
+        stop(self.rasa_proc)
         self.rasa_proc = None
 
     def __enter__(self) -> "RasaStack":
@@ -119,13 +103,3 @@ class RasaStack:
 
 def texts(replies: List[dict]) -> str:
     return "\n".join(r.get("text", "") for r in replies)
-
-
-def _stop(proc: Optional[subprocess.Popen]) -> None:
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -1,0 +1,104 @@
+"""scripts/run (`make run`, `make shell`) and the other launchers: closing the terminal
+(SIGHUP) stops every server the script started, and CORS_ORIGINS="*" is refused, by one
+check (scripts/make_endpoints.py `cors_origins`) that every launcher uses."""
+import os
+import pty
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from devstack import ROOT, unique_ports, wait_until
+from scripts import make_endpoints
+from scripts.cluster import Cluster
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.integration  # the trained model
+@pytest.mark.parametrize("mode", ["run", "shell"])
+def test_closing_the_terminal_stops_every_server(mode, tmp_path):
+    rasa, web, actions = unique_ports(3)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DB_", "REDIS_", "SLACK_", "TEAMS_", "HANDOFF_"))}
+    env.update(RASA_PORT=str(rasa), WEB_PORT=str(web), ACTION_PORT=str(actions))
+    log = tmp_path / "run.log"
+    # `rasa shell` talks to a terminal: give it one.
+    main, terminal = pty.openpty()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([str(ROOT / "scripts" / "run")]
+                                + (["--shell"] if mode == "shell" else []),
+                                cwd=ROOT, env=env, stdin=terminal, stdout=terminal,
+                                stderr=out, start_new_session=True)
+
+    def drain() -> None:
+        with open(log, "ab") as out:
+            while True:
+                try:
+                    data = os.read(main, 4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                out.write(data)
+
+    threading.Thread(target=drain, daemon=True).start()
+    ports = [rasa, actions] + ([web] if mode == "run" else [])
+    try:
+        wait_until(f"http://127.0.0.1:{actions}/health", proc, log)
+        wait_until(f"http://127.0.0.1:{rasa}/", proc, log)
+        if mode == "run":
+            wait_until(f"http://127.0.0.1:{web}/", proc, log, timeout=60)
+        time.sleep(2)
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert all(listening(p) for p in ports)
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(listening(p) for p in ports) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not [p for p in ports if listening(p)], log.read_text(errors="replace")[-3000:]
+    finally:
+        # Whatever the outcome, nothing of it stays (a failed run would leave servers).
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        os.close(terminal)
+        os.close(main)
+
+
+def test_make_endpoints_refuses_any_origin(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CORS_ORIGINS", "http://intranet.example *")
+    assert make_endpoints.main(["--out", str(tmp_path / "endpoints.yml")]) == 1
+    assert "CORS_ORIGINS must list origins, not '*'" in capsys.readouterr().err
+    assert not (tmp_path / "endpoints.yml").exists()
+    monkeypatch.setenv("CORS_ORIGINS", "http://intranet.example http://127.0.0.1:8080")
+    assert make_endpoints.cors_origins(os.environ) == ["http://intranet.example",
+                                                       "http://127.0.0.1:8080"]
+
+
+@pytest.mark.parametrize("command", [
+    [str(ROOT / "scripts" / "run")],
+    [sys.executable, str(ROOT / "web" / "server.py"), "--port", "1"],
+])
+def test_launchers_refuse_any_origin_before_starting(command):
+    env = {**os.environ, "CORS_ORIGINS": "*"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert "CORS_ORIGINS must list origins, not '*'" in done.stderr
+
+
+def test_the_cluster_refuses_any_origin(tmp_path):
+    cluster = Cluster(tmp_path, env={"CORS_ORIGINS": "*"})
+    with pytest.raises(make_endpoints.ConfigError, match="not '\\*'"):
+        cluster._rasa_args(5011)
