@@ -3,15 +3,9 @@ in no training or evaluation file (docs/nlu.md shows these transcripts). Over RE
 import pytest
 
 from tests.dialog import Dialog, asked
-from tests.stack import RasaStack
 
+pytestmark = pytest.mark.integration  # servers, services or the trained model
 DECLINED = "Sorry, I can't help with that."
-
-
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    with RasaStack(tmp_path_factory.mktemp("phrasings")) as stack:
-        yield stack
 
 
 def start(bot, name, *answers):

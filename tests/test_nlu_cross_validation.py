@@ -4,7 +4,9 @@ Rasa's retraining of the whole pipeline five times: embeddings are computed once
 cached in build/encoder-cache.npz)."""
 import sys
 
-from tests.stack import ROOT
+import pytest
+
+from devstack import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import tune_nlu  # noqa: E402
@@ -12,6 +14,8 @@ import tune_nlu  # noqa: E402
 # Issue 10 asks for 0.90; this classifier measures 0.898-0.899 on the current data
 # (docs/nlu.md), so the test holds the honest floor below it.
 FIVE_FOLD_FLOOR = 0.89
+# Needs the encoder fetched by `make install`; minutes, not seconds.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_five_fold_intent_accuracy_holds_its_floor():
