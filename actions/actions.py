@@ -69,6 +69,11 @@ class ActionAnswerQuestion(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        if (intent == "inform_format" and len(mentioned_formats(tracker)) > 1
+                and not tracker.get_slot("topic")):
+            # "SPOC or COOC??" with no question before it: the user is weighing formats.
+            return ActionCompareFormats().run(dispatcher, tracker, domain)
         return answer_question(dispatcher, tracker)
 
 

@@ -21,6 +21,20 @@ def run(action, t: Tracker):
     return dispatcher.messages, slots
 
 
+def test_two_bare_format_names_are_compared():
+    messages, _ = run(ActionAnswerQuestion(), tracker("inform_format", ["spoc", "cooc"]))
+    assert messages[0]["response"] == "utter_comparison"
+    assert "• SPOC" in messages[0]["lines"] and "• COOC" in messages[0]["lines"]
+    assert messages[1]["response"] == "utter_after_comparison"
+
+
+def test_two_format_names_after_a_question_answer_that_question():
+    messages, _ = run(ActionAnswerQuestion(),
+                      tracker("inform_format", ["spoc", "cooc"], slots={"topic": "group_size"}))
+    assert "about fifteen learners per trainer" in messages[0]["text"]
+    assert len(messages) == 2
+
+
 def test_question_with_a_format_answers_and_remembers_it():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_group_size", ["spoc"]))
     assert "about fifteen learners per trainer" in messages[0]["text"]
