@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from actions import content
-from actions.content import (AUDIENCES, FAMILIES, FAMILY_FORMATS, FORMATS,  # noqa: F401
-                             GOALS, REQUIRED_ENTRIES, THEMES, THRESHOLDS, Entry, Format,
+from actions.content import (REQUIRED_ENTRIES, THRESHOLDS, Entry, Format,
                              RecommendationFile)
 
 _SECTIONS = tuple(REQUIRED_ENTRIES)

@@ -48,8 +48,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from actions import form_answers
 from actions.learner_count import as_count
-from actions.recommendation_content import (AUDIENCES, FAMILIES, FORMATS, GOALS,  # noqa: F401
-                                            THEMES, Knowledge, load_knowledge)
+from actions.content import FAMILIES
+from actions.recommendation_content import Knowledge, load_knowledge
 
 # Used only when two families have the same points. The COOC comes first as the
 # format "designed to meet the goals of a business", then the SPOC ("Mainly used

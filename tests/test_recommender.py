@@ -16,7 +16,8 @@ import yaml
 
 from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
 from actions.recommendation_text import render, render_details, render_short
-from actions.recommender import (FORMATS, Profile, Recommendation, can_change, learner_count,
+from actions.content import FORMATS
+from actions.recommender import (Profile, Recommendation, can_change, learner_count,
                                  needs_open_to_all, recommend, same_answer)
 
 REPO = Path(__file__).resolve().parents[1]
