@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devstack import MODEL, ROOT
 
@@ -77,6 +78,27 @@ def test_heldout_set_is_big_enough():
     seen = {m.get("text").lower() for m in training.intent_examples}
     copies = [m.get("text") for m in data.intent_examples if m.get("text").lower() in seen]
     assert not copies
+
+
+def _plain_words(text: str) -> str:
+    """"What is a [MOOC](format)?" -> "what is a mooc": what a copy keeps of a message."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def test_evaluation_messages_are_not_in_the_training_data():
+    """tests/eval/ measures how the bot reads strangers' words: a message also found in
+    data/nlu (case and punctuation aside) would measure memory instead."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    training = {_plain_words(m.get("text"))
+                for m in load_data(str(ROOT / "data" / "nlu")).intent_examples}
+    messages = []
+    for path in sorted((ROOT / "tests" / "eval").rglob("*.yml")):
+        for key, items in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+            messages += [item["opening"] if key == "managers" else
+                         item["text"] if isinstance(item, dict) else item for item in items]
+    assert len(messages) > 500
+    assert not [m for m in messages if _plain_words(m) in training]
 
 
 def test_heldout_intent_accuracy_meets_the_gate(nlu_results):
