@@ -149,8 +149,11 @@ class ValidateRecommendationForm(FormValidationAction):
 
     def _opening(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                  text: Text) -> List[EventType]:
-        """The message that started the dialog may already state some answers."""
-        values = form_answers.read_all(text)
+        """The message that started the dialog may already state some answers; a
+        self-introduction describes the speaker, not the learners ("HR director at a chain
+        with 80 stores" is not 80 learners)."""
+        introduction = _intent(tracker.latest_message) == "introduce"
+        values = {} if introduction else form_answers.read_all(text)
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):
             # "MOOC or COOC, for training our customers?": the comparison first.

@@ -41,10 +41,20 @@ def pipeline_config():
     return {k: v for k, v in item.items() if k != "name"}
 
 
+def featurizer_config():
+    """The SentenceEncoderFeaturizer's settings in config.yml."""
+    import yaml
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+    return next(c for c in pipeline if c["name"].endswith("SentenceEncoderFeaturizer"))
+
+
 def out_of_fold(config=None, folds=5, seed=42):
     config = {**EncoderIntentClassifier.get_default_config(), **(config or {})}
     texts, labels = training_data()
-    vectors = cached_encode(str(ROOT / "build" / "minilm"), texts, CACHE)
+    featurizer = featurizer_config()
+    vectors = cached_encode(str(ROOT / featurizer["model_path"]), texts, CACHE,
+                            featurizer["lower_layer"])
     probabilities = cross_validate(texts, vectors, labels, config, folds, seed)
     return texts, np.array(labels, dtype=object), sorted(set(labels)), probabilities
 

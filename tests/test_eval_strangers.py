@@ -3,8 +3,12 @@
 managers, off-subject messages and in-subject questions, over the REST channel.
 
 Results (per dialog and per message) go to artifacts/eval/ for the README figures.
+`EVAL_SET=second_blind pytest tests/test_eval_strangers.py` runs the same checks on the
+second blind set (tests/eval/second_blind/, by another stranger; not in `make test`),
+results in artifacts/eval/second_blind/.
 """
 import json
+import os
 import re
 import shutil
 import uuid
@@ -17,8 +21,11 @@ from devstack import ROOT, RasaStack, texts
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
-EVAL = ROOT / "tests" / "eval"
-RESULTS = ROOT / "artifacts" / "eval"
+EVAL_SET = os.environ.get("EVAL_SET", "")
+EVAL = ROOT / "tests" / "eval" / EVAL_SET
+RESULTS = ROOT / "artifacts" / "eval" / EVAL_SET
+# The issue's minimum sizes, for the main set (the second blind set is smaller).
+MIN_MANAGERS, MIN_OFF_SUBJECT, MIN_IN_SUBJECT = (60, 150, 200) if not EVAL_SET else (1, 1, 1)
 # Issue 10's gates: 95% of dialogs right (no question asked more than twice), 95% of
 # off-subject declined, at most 2% of in-subject declined. The intent classifier (sentence
 # encoder + logistic regression, docs/nlu.md) is deterministic: retrained from scratch it
@@ -38,6 +45,8 @@ def load(name: str, key: str):
 def in_subject_questions():
     """The stranger-written in-subject set plus the older held-out set's in-subject intents."""
     items = [item["text"] for item in load("in_subject.yml", "in_subject")]
+    if EVAL_SET:
+        return [_plain(text) for text in items]
     with (ROOT / "tests" / "nlu_heldout.yml").open(encoding="utf-8") as f:
         heldout = yaml.safe_load(f)["nlu"]
     skip = {"out_of_scope", "affirm", "deny", "inform", "cancel", "greet", "goodbye", "thank"}
@@ -65,7 +74,7 @@ def _save(name: str, data) -> None:
 
 def test_simulated_managers_reach_the_expected_format_without_loops(bot):
     managers = load("managers.yml", "managers")
-    assert len(managers) >= 60
+    assert len(managers) >= MIN_MANAGERS
     shutil.rmtree(RESULTS / "dialogs", ignore_errors=True)
     results = []
     for manager in managers:
@@ -94,7 +103,7 @@ def test_simulated_managers_reach_the_expected_format_without_loops(bot):
 
 def test_off_subject_messages_are_declined(bot):
     messages = load("off_subject.yml", "off_subject")
-    assert len(messages) >= 150
+    assert len(messages) >= MIN_OFF_SUBJECT
     replies = {text: _first_reply(bot, text) for text in messages}
     answered = {t: r.splitlines()[0] for t, r in replies.items() if not r.startswith(DECLINES)}
     _save("off_subject.json", {"total": len(messages), "not_declined": answered})
@@ -103,7 +112,7 @@ def test_off_subject_messages_are_declined(bot):
 
 def test_in_subject_questions_are_not_declined(bot):
     questions = in_subject_questions()
-    assert len(questions) >= 200
+    assert len(questions) >= MIN_IN_SUBJECT
     replies = {text: _first_reply(bot, text) for text in questions}
     declined = [t for t, r in replies.items() if r.startswith(DECLINES) or not r.strip()]
     _save("in_subject.json", {"total": len(questions), "declined": declined})
