@@ -140,7 +140,7 @@ class ValidateRecommendationForm(FormValidationAction):
             self._acknowledge_changes(dispatcher, tracker, values, requested)
         if values:
             return _events(values)
-        if form_answers.is_go_on(text):
+        if form_answers.is_go_on(text) or _intent(message) == "resume":  # "where were we?"
             return _events(self._miss(requested, tracker, dispatcher,
                                       problem=form_answers.question(requested)["text"]))
         if _is_interruption(message):

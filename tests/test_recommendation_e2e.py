@@ -174,3 +174,22 @@ def test_the_theme_is_asked_only_when_it_can_change_the_format(bot):
                    "yes", "yes")
     assert "I recommend a SPOC" in dialog.say("yes")
     dialog.save()
+
+
+@pytest.mark.parametrize("opening", ["Hello, I lead the learning team at a regional hospital",
+                                     "hi! talent development manager at a cement company"])
+def test_a_self_introduction_starts_the_dialog_without_reading_the_role(bot, opening):
+    dialog = Dialog(bot, f"introduce-{len(opening)}")
+    reply = dialog.say(opening)
+    # "learning team" and "manager" describe the speaker: the first question is still asked.
+    assert reply.startswith("Nice to meet you!") and asked(reply) == ["audience"]
+
+
+def test_where_were_we_resumes_the_dialog_where_it_stopped(bot):
+    dialog = Dialog(bot, "resume-after-question")
+    dialog.say("which format would you recommend?")
+    dialog.say("our engineers")
+    dialog.say("how long does a SPOC last?")
+    reply = dialog.say("ok, where were we?")
+    # Straight back to the pending question: not read as a question about the formats' past.
+    assert reply.startswith("How many learners") and asked(reply) == ["learners"]
