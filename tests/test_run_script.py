@@ -60,7 +60,13 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         assert all(listening(p) for p in ports)
         proc.send_signal(signal.SIGHUP)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # name what is still running, for the diagnosis
+            still = subprocess.run(["ps", "-o", "pid,stat,etime,args", "-g", str(proc.pid)],
+                                   capture_output=True, text=True).stdout
+            pytest.fail(f"scripts/run outlived SIGHUP by 60 s:\n{still}\n"
+                        + log.read_text(errors="replace")[-2000:])
         deadline = time.monotonic() + 30
         while any(listening(p) for p in ports) and time.monotonic() < deadline:
             time.sleep(0.5)
