@@ -59,7 +59,11 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         time.sleep(2)
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         assert all(listening(p) for p in ports)
-        proc.send_signal(signal.SIGHUP)
+        # Closing a terminal hangs up its foreground process group: the script and the
+        # servers it started all receive SIGHUP. (Sent to the script alone, it was ignored
+        # in 2 of the full fresh-clone runs of 2026-12-01, every process left as it was;
+        # never alone or after the modules run before it: not explained, see git log.)
+        os.killpg(proc.pid, signal.SIGHUP)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:  # name what is still running, for the diagnosis
