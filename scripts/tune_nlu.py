@@ -32,27 +32,24 @@ def training_data():
     return [m.get("text") for m in examples], [m.get("intent") for m in examples]
 
 
-def pipeline_config():
-    """The EncoderIntentClassifier's settings in config.yml."""
+def component_config(name="EncoderIntentClassifier"):
+    """A pipeline component's settings in config.yml (by the end of its name)."""
     import yaml
 
     pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    item = next(c for c in pipeline if c["name"].endswith("EncoderIntentClassifier"))
+    item = next(c for c in pipeline if c["name"].endswith(name))
     return {k: v for k, v in item.items() if k != "name"}
 
 
-def featurizer_config():
-    """The SentenceEncoderFeaturizer's settings in config.yml."""
-    import yaml
-
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    return next(c for c in pipeline if c["name"].endswith("SentenceEncoderFeaturizer"))
+def pipeline_config():
+    """The EncoderIntentClassifier's settings in config.yml."""
+    return component_config()
 
 
 def out_of_fold(config=None, folds=5, seed=42):
     config = {**EncoderIntentClassifier.get_default_config(), **(config or {})}
     texts, labels = training_data()
-    featurizer = featurizer_config()
+    featurizer = component_config("SentenceEncoderFeaturizer")
     vectors = cached_encode(str(ROOT / featurizer["model_path"]), texts, CACHE,
                             featurizer["lower_layer"])
     probabilities = cross_validate(texts, vectors, labels, config, folds, seed)
