@@ -5,7 +5,7 @@ SPACY_MODEL := build/spacy_en
 # The all-MiniLM-L6-v2 sentence encoder (components/sentence_encoder.py), from PyPI.
 ENCODER := build/minilm
 MODEL := models/assistant.tar.gz
-# Made from the format and topic registries in data/knowledge.yml (actions/content.py).
+# Made from the format and topic registries in data/knowledge.yml (assistant/content.py).
 GENERATED := data/nlu/formats.yml data/topic_rules.yml
 # Content read at run time (answers, recommendation rules, dialog wording) is not training input.
 TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(GENERATED) $(shell find data -name '*.yml' ! -path data/knowledge.yml ! -path data/recommendation.yml ! -path data/form_answers.yml ! -path data/handoff.yml)
@@ -36,8 +36,8 @@ $(ENCODER)/model.safetensors: $(VENV)/.installed scripts/fetch_encoder.py
 train: $(MODEL)
 
 # Written only when its content changes, so that editing an answer does not retrain.
-$(GENERATED) &: data/knowledge.yml actions/content.py $(VENV)/.installed
-	$(BIN)/python -m actions.content
+$(GENERATED) &: data/knowledge.yml assistant/content.py $(VENV)/.installed
+	$(BIN)/python -m assistant.content
 
 # Rasa reuses its cache for the parts of the model whose inputs did not change.
 $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors $(TRAINING_FILES)

@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import form_answers, knowledge
+from assistant import dialog_answers, knowledge
 
 # The format a topic defaults to when the user names none (only MOOCs have a
 # history in the article).
@@ -87,7 +87,7 @@ class ActionCompareFormats(Action):
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_comparison",
                                  lines=knowledge.comparison(mentioned_formats(tracker)))
-        states_a_need = form_answers.read_all(tracker.latest_message.get("text") or "")
+        states_a_need = dialog_answers.read_all(tracker.latest_message.get("text") or "")
         if states_a_need and not tracker.active_loop_name:
             # "MOOC or COOC, for training our customers?": the comparison, then the
             # recommendation dialog starting from what the message said.

@@ -1,5 +1,5 @@
 """The hand-off to a person on the training team (docs/handoff.md): the offer, the
-questions of `handoff_form` and the send. Delivery is in actions/handoff_delivery.py.
+questions of `handoff_form` and the send. Delivery is in handoff/outbox.py.
 
 The form's slots (domain.yml): handoff_accepted (the offer), handoff_email (web and
 REST only: Slack and Teams give the user's identity), handoff_project (optional, one
@@ -23,8 +23,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import content, form_answers, handoff_delivery
-from actions.recommendation_content import load_knowledge
+from assistant import content, dialog_answers
+from handoff import outbox as handoff_outbox
+from assistant.recommendation_rules import load_rules
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +44,15 @@ SKIP = {"skip", "no", "nope", "nothing", "none", "no thanks", "no, thanks", "n/a
 
 WORDING_FILE = Path(__file__).resolve().parents[1] / "data" / "handoff.yml"
 
-_outbox: Optional[handoff_delivery.Outbox] = None
+_outbox: Optional[handoff_outbox.Outbox] = None
 _outbox_lock = threading.Lock()
 
 
-def outbox() -> handoff_delivery.Outbox:
+def outbox() -> handoff_outbox.Outbox:
     global _outbox
     with _outbox_lock:
         if _outbox is None:
-            _outbox = handoff_delivery.Outbox(handoff_delivery.database_url())
+            _outbox = handoff_outbox.Outbox(handoff_outbox.database_url())
         return _outbox
 
 
@@ -97,7 +98,7 @@ def channel_identity(tracker: Tracker) -> Tuple[Text, Optional[Dict[Text, Text]]
 
 
 def _dialog_ran(tracker: Tracker) -> bool:
-    return any(tracker.get_slot(slot) is not None for slot in form_answers.FORM_SLOTS)
+    return any(tracker.get_slot(slot) is not None for slot in dialog_answers.FORM_SLOTS)
 
 
 def what_is_sent(tracker: Tracker) -> Text:
@@ -128,11 +129,11 @@ def last_questions(tracker: Tracker) -> List[Text]:
 
 
 def answers_given(tracker: Tracker) -> Text:
-    values = {slot: tracker.get_slot(slot) for slot in form_answers.FORM_SLOTS
+    values = {slot: tracker.get_slot(slot) for slot in dialog_answers.FORM_SLOTS
               if tracker.get_slot(slot) is not None}
     if "learners" in values:
         values["learners"] = int(values["learners"])
-    return form_answers.describe(values)
+    return dialog_answers.describe(values)
 
 
 def handoff_content(tracker: Tracker, now: Optional[datetime] = None) -> Dict[Text, Any]:
@@ -153,7 +154,7 @@ def handoff_content(tracker: Tracker, now: Optional[datetime] = None) -> Dict[Te
     lines += [f"- {q}" for q in questions]
     fmt = tracker.get_slot("recommended_format")
     if fmt:
-        lines.append(f"Recommendation: {load_knowledge().label(fmt)}")
+        lines.append(f"Recommendation: {load_rules().label(fmt)}")
     if _dialog_ran(tracker):
         lines.append(f"Answers: {answers_given(tracker)}")
     text = "\n".join(lines)
@@ -195,7 +196,7 @@ class ValidateHandoffForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        if not handoff_delivery.transports() or tracker.get_slot("handoff_confirmed") is False:
+        if not handoff_outbox.transports() or tracker.get_slot("handoff_confirmed") is False:
             return []  # nothing to ask: action_finish_handoff says whom to contact, or stops
         _, identity = channel_identity(tracker)
         return [s for s in domain_slots if not (identity and s == "handoff_email")]
@@ -278,7 +279,7 @@ class ActionFinishHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        names = handoff_delivery.transports()
+        names = handoff_outbox.transports()
         resume = resume_events(tracker)
         if not names:
             contact = os.environ.get("HANDOFF_CONTACT")
@@ -315,7 +316,7 @@ class ActionFinishHandoff(Action):
 
 def _start_worker_at_boot() -> None:
     """Hand-offs left pending by a restart are sent without waiting for a new one."""
-    if not handoff_delivery.transports():
+    if not handoff_outbox.transports():
         return
     try:
         outbox().start_worker()

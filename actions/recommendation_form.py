@@ -9,10 +9,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import actions, form_answers, knowledge, recommender
-from actions.recommendation_content import load_knowledge
-from actions.recommendation_text import render_details, render_short
-from actions.learner_count import as_count, validate_learner_count
+from actions import actions
+from assistant import dialog_answers, knowledge, recommender
+from assistant.recommendation_rules import load_rules
+from assistant.recommendation_text import render_details, render_short
+from assistant.learner_count import as_count, validate_learner_count
 
 FORM = "recommendation_form"
 # Interruptions, when the message can't be read as the pending answer: requests that
@@ -119,30 +120,30 @@ class ValidateRecommendationForm(FormValidationAction):
             return self._opening(dispatcher, tracker, text)
         values = self._button_values(message, requested)
         if not values and not self._is_clear_request(message, requested):
-            answer = form_answers.read_answer(requested, self._answer_part(message))
-            if (answer is form_answers.UNSURE and _names_format(message)
+            answer = dialog_answers.read_answer(requested, self._answer_part(message))
+            if (answer is dialog_answers.UNSURE and _names_format(message)
                     and (_is_question(text) or EMBEDDED_QUESTION.search(text))):
                 answer = None  # "not sure what a SPOC is": a question, answered by a rule
-            if answer is form_answers.UNSURE:
-                dispatcher.utter_message(text=form_answers.message("left_open"))
+            if answer is dialog_answers.UNSURE:
+                dispatcher.utter_message(text=dialog_answers.message("left_open"))
                 return _events(self._leave_open(requested, tracker))
             if answer is not None:
                 # Other answers stated on the way fill empty questions ("40 engineers").
-                values = {slot: value for slot, value in form_answers.read_all(text).items()
+                values = {slot: value for slot, value in dialog_answers.read_all(text).items()
                           if tracker.get_slot(slot) is None}
                 values[requested] = answer
                 if _intent(message) in QUESTION_INTENTS and "?" in text and _names_format(message):
                     # "Yes, but what's a SPOC exactly?": the answer counts, the question is answered.
                     actions.answer_question(dispatcher, tracker)
-        if not values and form_answers.is_correction(text):
+        if not values and dialog_answers.is_correction(text):
             # "actually it's 200 people": another answer changes, this one stays pending.
-            values = form_answers.read_all(text)
+            values = dialog_answers.read_all(text)
             self._acknowledge_changes(dispatcher, tracker, values, requested)
         if values:
             return _events(values)
-        if form_answers.is_go_on(text) or _intent(message) == "resume":  # "where were we?"
+        if dialog_answers.is_go_on(text) or _intent(message) == "resume":  # "where were we?"
             return _events(self._miss(requested, tracker, dispatcher,
-                                      problem=form_answers.question(requested)["text"]))
+                                      problem=dialog_answers.question(requested)["text"]))
         if _is_interruption(message):
             return []  # the form steps aside; a rule answers, then the question comes back
         return _events(self._miss(requested, tracker, dispatcher))
@@ -153,23 +154,23 @@ class ValidateRecommendationForm(FormValidationAction):
         self-introduction describes the speaker, not the learners ("HR director at a chain
         with 80 stores" is not 80 learners)."""
         introduction = _intent(tracker.latest_message) == "introduce"
-        values = {} if introduction else form_answers.read_all(text)
+        values = {} if introduction else dialog_answers.read_all(text)
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):
             # "MOOC or COOC, for training our customers?": the comparison first.
             dispatcher.utter_message(response="utter_comparison", lines=knowledge.comparison(
                 actions.mentioned_formats(tracker)))
         if values:
-            dispatcher.utter_message(text=form_answers.message(
-                "noted", answers=form_answers.describe(values)))
+            dispatcher.utter_message(text=dialog_answers.message(
+                "noted", answers=dialog_answers.describe(values)))
         return _events(values)
 
     @staticmethod
     def _button_values(message: Dict[Text, Any], requested: Text) -> Dict[Text, Any]:
         """Buttons send /inform{"audience":"employees"}, /affirm or /deny."""
         values = {e["entity"]: e.get("value") for e in message.get("entities", [])
-                  if e.get("entity") in form_answers.CHOICE_SLOTS}
-        if (message.get("text") or "").startswith("/") and requested in form_answers.YES_NO_SLOTS:
+                  if e.get("entity") in dialog_answers.CHOICE_SLOTS}
+        if (message.get("text") or "").startswith("/") and requested in dialog_answers.YES_NO_SLOTS:
             if _intent(message) in ("affirm", "deny"):
                 values[requested] = _intent(message) == "affirm"
         return values
@@ -195,7 +196,7 @@ class ValidateRecommendationForm(FormValidationAction):
         something about the question itself."""
         confident = (message.get("intent") or {}).get("confidence", 0) >= 0.8
         return (confident and _intent(message) in REQUEST_INTENTS
-                and form_answers.read_slot(requested, message.get("text") or "") is None)
+                and dialog_answers.read_slot(requested, message.get("text") or "") is None)
 
     @staticmethod
     def _acknowledge_changes(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -204,7 +205,7 @@ class ValidateRecommendationForm(FormValidationAction):
                    if tracker.get_slot(slot) is not None and tracker.get_slot(slot) != value
                    and slot != requested]
         if changed:
-            dispatcher.utter_message(text=form_answers.message("updated"))
+            dispatcher.utter_message(text=dialog_answers.message("updated"))
 
     @staticmethod
     def _leave_open(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
@@ -217,8 +218,8 @@ class ValidateRecommendationForm(FormValidationAction):
         and "Not sure". A second one: the question is left open and the dialog goes on."""
         misses = int(tracker.get_slot("misses") or 0) + 1
         if misses >= 2:
-            example = form_answers.open_answer(slot)["example"]
-            dispatcher.utter_message(text=form_answers.message("still_unreadable",
+            example = dialog_answers.open_answer(slot)["example"]
+            dispatcher.utter_message(text=dialog_answers.message("still_unreadable",
                                                                example=example))
             return self._leave_open(slot, tracker)
         return {"misses": misses, "answer_problem": problem}
@@ -279,12 +280,12 @@ class AskQuestion(Action, ABC):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
-        question = form_answers.question(self.slot)
+        question = dialog_answers.question(self.slot)
         buttons = list(question.get("buttons", []))
         if tracker.get_slot("misses"):
             # Why the answer was refused: a text, or a domain response (utter_learners_*).
-            text = tracker.get_slot("answer_problem") or form_answers.hint(self.slot)
-            not_sure = form_answers.message("not_sure_button")
+            text = tracker.get_slot("answer_problem") or dialog_answers.hint(self.slot)
+            not_sure = dialog_answers.message("not_sure_button")
             if not any(button["title"] == not_sure for button in buttons):
                 buttons.append({"title": not_sure, "payload": not_sure})
             if text in domain.get("responses", {}):
@@ -298,7 +299,7 @@ class AskQuestion(Action, ABC):
 
 # One ask action per question; Rasa finds them by name (action_ask_<slot>).
 ASK_ACTIONS = [type(f"Ask_{slot}", (AskQuestion,), {"slot": slot})
-               for slot in form_answers.FORM_SLOTS]
+               for slot in dialog_answers.FORM_SLOTS]
 
 
 WHY_BUTTON = {"title": "Why?", "payload": "/ask_why"}
@@ -318,12 +319,12 @@ class ActionRecommend(Action):
         recommendation = recommender.recommend(profile)
         if not any(recommendation.scores.values()):
             # Every answer left open: no format has anything for it.
-            dispatcher.utter_message(text=form_answers.message("nothing_to_go_on"))
+            dispatcher.utter_message(text=dialog_answers.message("nothing_to_go_on"))
             dispatcher.utter_message(response="utter_comparison",
                                      lines=knowledge.comparison([]), buttons=[{"title": "Start over", "payload": "/start_over"}])
             return []
         fmt = recommendation.format
-        short_name = load_knowledge().label(fmt, with_expansion=False).split(" ", 1)[1]
+        short_name = load_rules().label(fmt, with_expansion=False).split(" ", 1)[1]
         lines = [render_short(recommendation)] + self._open_answer_notes(profile, tracker)
         dispatcher.utter_message(
             text="\n".join(lines),
@@ -343,17 +344,17 @@ class ActionRecommend(Action):
                       if tracker.get_slot(slot) is None]
         notes, unchanged = [], []
         for slot in open_slots:
-            wording = form_answers.open_answer(slot)
+            wording = dialog_answers.open_answer(slot)
             change = recommender.answer_that_changes(profile, slot, list(wording["values"]))
             if change is None:
                 unchanged.append(wording["what"])
                 continue
             value, fmt = change
-            notes.append(form_answers.message(
+            notes.append(dialog_answers.message(
                 "open_answer_matters", what=wording["what"], condition=wording["values"][value],
-                format=load_knowledge().label(fmt, with_expansion=False)))
+                format=load_rules().label(fmt, with_expansion=False)))
         if unchanged:
-            notes.append(form_answers.message("open_answers_intro",
+            notes.append(dialog_answers.message("open_answers_intro",
                                               what=" or ".join(unchanged)))
         return notes
 
@@ -370,7 +371,7 @@ class ActionExplainRecommendation(Action):
         recommendation = recommender.recommend(profile_from(tracker.slots))
         if tracker.get_slot("recommended_format") is None or not any(
                 recommendation.scores.values()):
-            dispatcher.utter_message(text=form_answers.message("nothing_to_explain"),
+            dispatcher.utter_message(text=dialog_answers.message("nothing_to_explain"),
                                      buttons=[actions.RECOMMEND_BUTTON])
             return []
         dispatcher.utter_message(text=render_details(recommendation))
@@ -386,5 +387,5 @@ class ActionStartOver(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
         return [SlotSet(slot, None) for slot in
-                (*form_answers.FORM_SLOTS, *BOOKKEEPING_SLOTS, "recommended_format",
+                (*dialog_answers.FORM_SLOTS, *BOOKKEEPING_SLOTS, "recommended_format",
                  "requested_slot")]

@@ -1,6 +1,6 @@
 """Slack connector: Rasa 3.6.21's `SlackInput` with its defects fixed.
 
-Credentials (see scripts/make_credentials.py, README):
+Credentials (see config/credentials.py, README):
 
     channels.slack.SlackConnector:
       slack_token: ${SLACK_BOT_TOKEN}

@@ -1,7 +1,7 @@
 """Microsoft Teams (Bot Framework) connector: Rasa 3.6.21's `BotFrameworkInput`
 with its defects fixed.
 
-Credentials (see scripts/make_credentials.py, README):
+Credentials (see config/credentials.py, README):
 
     channels.teams.TeamsConnector:
       app_id: ${TEAMS_APP_ID}

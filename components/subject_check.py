@@ -44,7 +44,7 @@ from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY, INTENT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions import form_answers
+from assistant import dialog_answers
 
 VOCABULARY_FILE = "vocabulary.json"
 SUBJECT_VOCABULARY_FILE = "subject_vocabulary.json"
@@ -181,7 +181,7 @@ class SubjectCheck(GraphComponent, IntentClassifier):
             return False
         if INTENTION.search(text):
             return True  # "we want a free online course on internet basics"
-        stated = form_answers.read_all(text)
+        stated = dialog_answers.read_all(text)
         return any(slot in stated for slot in ("audience", "learners", "goal"))
 
     def _is_off_subject(self, message: Message) -> bool:

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import requests
 
 from devstack.procs import BIN, MODEL, ROOT, free_port, stop, wait_until
-from scripts.make_endpoints import TRACKER_STORE  # the store `make run` uses
+from config.endpoints import TRACKER_STORE  # the store `make run` uses
 
 __all__ = ["FORM_ANSWERS", "OPENING", "RasaStack", "texts", "TRACKER_STORE"]
 

@@ -1,7 +1,7 @@
 """Where the insights read from and what they may keep, from the environment.
 
 The tracker store is the one Rasa runs with: the endpoints file that scripts/run writes
-(build/endpoints.yml, from DB_* like scripts/make_endpoints.py), else endpoints.yml.
+(build/endpoints.yml, from DB_* like config/endpoints.py), else endpoints.yml.
 
   INSIGHTS_TOKEN          when set, the page and JSON need it (sign-in form or
                           `Authorization: Bearer`); unset: loopback clients only

@@ -46,7 +46,7 @@ import requests  # noqa: E402
 
 from devstack import TRACKER_STORE, RasaStack  # noqa: E402
 
-from scripts.make_endpoints import LOCK_STORE  # noqa: E402
+from config.endpoints import LOCK_STORE  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 RASA = str(BIN / "rasa")
@@ -502,7 +502,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--redis-lock-store", metavar="DB", type=int,
                     help="give the project a Redis lock store (127.0.0.1:6379, this db), "
                          "needed for SANIC_WORKERS > 1: stores/redis_lock.py, as "
-                         "scripts/make_endpoints.py configures it")
+                         "config/endpoints.py configures it")
     ap.add_argument("--stock-lock-store", action="store_true",
                     help="with --redis-lock-store: Rasa's RedisLockStore instead (issue 16)")
     ap.add_argument("--tracker", choices=["sqlite", "memory"], default="sqlite",
@@ -564,7 +564,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 endpoints += f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n" \
                              "  db: {workdir}/tracker.db\n"
             if args.redis_lock_store is not None:
-                # Same keys as scripts/make_endpoints.py writes for REDIS_HOST.
+                # Same keys as config/endpoints.py writes for REDIS_HOST.
                 lock_type = "redis" if args.stock_lock_store else LOCK_STORE
                 endpoints += (f"lock_store:\n  type: {lock_type}\n  url: \"127.0.0.1\"\n"
                               f"  port: 6379\n  db: {args.redis_lock_store}\n"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from actions.handoff_delivery import configuration_problems, transports  # noqa: E402
+from handoff.outbox import configuration_problems, transports  # noqa: E402
 
 
 def main() -> int:

@@ -38,7 +38,7 @@ more than Rasa's `wait_time_in_seconds`), instead of Rasa's fixed 1 s. If a wait
 ticket expired while it waited (its process stalled longer than `lock_lifetime`), it takes a
 new ticket at the end of the queue rather than dropping the message.
 
-Endpoints (scripts/make_endpoints.py writes it when REDIS_HOST or REDIS_URL is set):
+Endpoints (config/endpoints.py writes it when REDIS_HOST or REDIS_URL is set):
 
     lock_store:
       type: stores.redis_lock.RedisTicketLockStore

@@ -111,11 +111,11 @@ def test_comparison(formats, present, absent):
 def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom():
     from rasa_sdk.executor import ActionExecutor
 
-    from actions import form_answers
+    from assistant import dialog_answers
 
     executor = ActionExecutor()
     executor.register_package("actions")
     assert "action_ask_" not in executor.actions
-    assert {f"action_ask_{slot}" for slot in form_answers.FORM_SLOTS} <= set(executor.actions)
+    assert {f"action_ask_{slot}" for slot in dialog_answers.FORM_SLOTS} <= set(executor.actions)
     assert {f"action_ask_handoff_{slot}" for slot in ("accepted", "email", "project",
                                                        "confirmed")} <= set(executor.actions)

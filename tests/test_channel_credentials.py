@@ -1,4 +1,4 @@
-"""scripts/make_credentials.py: Slack and Teams are on exactly when their
+"""config/credentials.py: Slack and Teams are on exactly when their
 environment variables are set, and secrets are never written to the file."""
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 
 from devstack import ROOT
 
-SCRIPT = ROOT / "scripts" / "make_credentials.py"
+SCRIPT = ROOT / "config" / "credentials.py"
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1-secret", "SLACK_SIGNING_SECRET": "signing-secret"}
 TEAMS = {"TEAMS_APP_ID": "app-id", "TEAMS_APP_PASSWORD": "app-password-secret"}
 

@@ -1,6 +1,6 @@
 """Slack end to end, offline: a fake Slack Web API on a free port, signed Events API
 and interactivity requests to Rasa's /webhooks/slack/webhook, the credentials
-written by scripts/make_credentials.py from environment variables."""
+written by config/credentials.py from environment variables."""
 import hashlib
 import hmac
 import json
@@ -81,7 +81,7 @@ def slack(tmp_path_factory):
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_API_URL": api.url + "/api/"}
     (work / "base.yml").write_text("rest:\n")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_credentials.py"),
+    subprocess.run([sys.executable, str(ROOT / "config" / "credentials.py"),
                     "--base", str(work / "base.yml"), "--out", str(work / "channels.yml")],
                    env={"PATH": "/usr/bin:/bin", **env}, check=True)
     credentials = (work / "channels.yml").read_text()

@@ -130,7 +130,7 @@ def teams(tmp_path_factory):
            "TEAMS_TENANT_ID": TENANT, "TEAMS_OPENID_METADATA_URL": ms + "/openid",
            "TEAMS_TOKEN_URL": f"{ms}/{TENANT}/oauth2/v2.0/token"}
     (work / "base.yml").write_text("rest:\n")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_credentials.py"),
+    subprocess.run([sys.executable, str(ROOT / "config" / "credentials.py"),
                     "--base", str(work / "base.yml"), "--out", str(work / "channels.yml")],
                    env={"PATH": "/usr/bin:/bin", **env}, check=True)
     credentials = (work / "channels.yml").read_text()

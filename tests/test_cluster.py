@@ -1,13 +1,13 @@
 """Scale-out: two Rasa replicas, an action server, nginx, PostgreSQL, Redis.
 
-Uses scripts/cluster.py (what `make run-cluster` runs) on free ports, with a
+Uses devstack/cluster.py (what `make run-cluster` runs) on free ports, with a
 PostgreSQL database and a Redis key prefix of its own, dropped afterwards.
 One conversation's messages alternate between the replicas, directly and
 through nginx, in the middle of the recommendation form; the replies must be
 those of the same conversation held on one replica, and the PostgreSQL events
 table must hold every user message exactly once. Simultaneous messages of one
 conversation (100 conversations x 6 messages at once, through nginx) lose nothing, over
-two replicas and over two Sanic workers of one process (issue 16, scripts/stress_lock.py).
+two replicas and over two Sanic workers of one process (issue 16, devstack/stress_lock.py).
 """
 import json
 import secrets
@@ -21,8 +21,8 @@ from devstack import texts, unique_ports
 from devstack.stack import FORM_ANSWERS as ANSWERS
 from devstack.stack import OPENING
 
-from scripts.cluster import Cluster, nginx_binary
-from scripts.stress_lock import stress, summary
+from devstack.cluster import Cluster, nginx_binary
+from devstack.stress_lock import stress, summary
 from tests import test_channel_slack as slack
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
@@ -201,7 +201,7 @@ def assert_nothing_lost(report):
 def test_simultaneous_messages_over_two_replicas_lose_nothing(cluster):
     """Issue 16: 100 conversations, each with 6 different questions sent at the same
     moment through nginx (2 conversations at a time). Rasa's RedisLockStore lost some
-    (scripts/stress_lock.py --lock-store stock --tracker-store stock: see README)."""
+    (devstack/stress_lock.py --lock-store stock --tracker-store stock: see README)."""
     assert_nothing_lost(stress(cluster.url, cluster.db, rounds=100, messages=6, parallel=2,
                                prefix="cl-stress"))
 

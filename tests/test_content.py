@@ -1,4 +1,4 @@
-"""The content model (actions/content.py): one registry per concept, checked on load, and
+"""The content model (assistant/content.py): one registry per concept, checked on load, and
 the training data that follows from it (data/nlu/formats.yml, data/topic_rules.yml) kept
 in step."""
 import copy
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import content, knowledge
+from assistant import content, knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 

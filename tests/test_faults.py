@@ -21,7 +21,7 @@ import requests
 from channels import APOLOGY
 from devstack import BIN, ROOT, START_TIMEOUT, RasaStack, texts
 
-from scripts import make_endpoints
+from config import endpoints as make_endpoints
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -159,7 +159,7 @@ def user_texts(stack, sender):
 
 def test_database_down_at_start_up_is_reported_then_waited_for(stack, env):
     # scripts/run's pre-flight check says clearly what is missing.
-    check = subprocess.run([str(BIN / "python"), "scripts/make_endpoints.py", "--out",
+    check = subprocess.run([str(BIN / "python"), "-m", "config.endpoints", "--out",
                             str(stack.workdir / "checked.yml"), "--check"],
                            cwd=ROOT, env={**os.environ, **env["values"]},
                            capture_output=True, text=True, timeout=60)

@@ -1,4 +1,4 @@
-"""Hand-off delivery (actions/handoff_delivery.py): the outbox, the webhook and the
+"""Hand-off delivery (handoff/outbox.py): the outbox, the webhook and the
 e-mail, against a fake webhook and an SMTP sink on 127.0.0.1."""
 import logging
 import subprocess
@@ -10,8 +10,8 @@ import uuid
 import psycopg2
 import pytest
 
-from actions import handoff_delivery
-from actions.handoff_delivery import Outbox, configuration_problems, transports
+from handoff import outbox as handoff_outbox
+from handoff.outbox import Outbox, configuration_problems, transports
 from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env
 from devstack import ROOT
 
@@ -145,7 +145,7 @@ def test_replicas_on_one_postgresql_database_send_each_row_once(fakes, env, post
 def test_no_header_injection_from_a_crafted_address(env):
     crafted = dict(CONTENT, reply_to="jane@acme.example\r\nBcc: all@acme.example")
     with pytest.raises(ValueError):
-        handoff_delivery.email_message(crafted, env)
+        handoff_outbox.email_message(crafted, env)
 
 
 def test_secrets_never_reach_the_logs(fakes, env, caplog):

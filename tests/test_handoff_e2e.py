@@ -39,7 +39,7 @@ def bot(tmp_path_factory):
                 "TEAMS_TENANT_ID": teams_fakes.TENANT, "TEAMS_OPENID_METADATA_URL": ms + "/openid",
                 "TEAMS_TOKEN_URL": f"{ms}/{teams_fakes.TENANT}/oauth2/v2.0/token"}
     (work / "base.yml").write_text("rest:\n")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_credentials.py"),
+    subprocess.run([sys.executable, str(ROOT / "config" / "credentials.py"),
                     "--base", str(work / "base.yml"), "--out", str(work / "channels.yml")],
                    env={"PATH": "/usr/bin:/bin", **channels}, check=True)
     env = {**channels, **handoff_env(webhook, sink, f"sqlite:///{work / 'stack' / 'tracker.db'}")}

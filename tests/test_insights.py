@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from actions import knowledge
+from assistant import knowledge
 from insights import report, summary
 from insights.settings import Settings, load
 from devstack.insights_events import Conversation, create_events_table, insert

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import knowledge
+from assistant import knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_COPY = ROOT / "docs" / "source-article.txt"

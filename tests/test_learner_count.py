@@ -1,4 +1,4 @@
-"""Tests for actions/learner_count.py."""
+"""Tests for assistant/learner_count.py."""
 
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.learner_count import (
+from assistant.learner_count import (
     as_count,
     MAX_LEARNERS,
     PROBLEMS,
@@ -184,7 +184,7 @@ def test_one_conversion_to_a_whole_number_of_learners(value, count):
 
 def test_the_form_and_the_recommender_convert_counts_alike():
     from actions.recommendation_form import profile_from
-    from actions.recommender import Profile, learner_count, same_answer
+    from assistant.recommender import Profile, learner_count, same_answer
     assert profile_from({"learners": 12.6}).learners == 13 == as_count(12.6)
     assert learner_count(Profile(learners=12.6)) == 13
     assert profile_from({"learners": 0.0}).learners is None

@@ -24,7 +24,7 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
 def responses_uttered_by_actions() -> set:
     """The domain responses the custom actions utter (dispatcher.utter_message(response=)):
     the names written in actions/, and utter_learners_<problem>."""
-    from actions.learner_count import PROBLEMS
+    from assistant.learner_count import PROBLEMS
 
     code = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "actions").glob("*.py"))
     return (set(re.findall(r"[\"'](utter_\w+)[\"']", code))

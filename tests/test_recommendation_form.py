@@ -8,13 +8,13 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import form_answers
+from assistant import dialog_answers
 from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 
 RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
                            .read_text(encoding="utf-8"))["responses"]
-DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.FORM_SLOTS)}},
+DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(dialog_answers.FORM_SLOTS)}},
           "responses": RESPONSES}
 
 
@@ -30,7 +30,7 @@ DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(form_answers.
     ("which format should I choose?", {}),
 ])
 def test_opening_messages_fill_what_they_state(text, expected):
-    assert form_answers.read_all(text) == expected
+    assert dialog_answers.read_all(text) == expected
 
 
 @pytest.mark.parametrize("slot,text,expected", [
@@ -69,11 +69,11 @@ def test_opening_messages_fill_what_they_state(text, expected):
     ("learners", "between 10 and 20", 20),
 ])
 def test_answers_read_from_free_text(slot, text, expected):
-    assert form_answers.read_slot(slot, text) == expected
+    assert dialog_answers.read_slot(slot, text) == expected
 
 
 def test_the_organisations_learning_team_is_not_the_audience_nor_the_goal():
-    values = form_answers.read_all("we're an SME with an in-house learning team")
+    values = dialog_answers.read_all("we're an SME with an in-house learning team")
     assert values.get("own_resources") is True
     assert "audience" not in values and "goal" not in values
 
@@ -84,7 +84,7 @@ def test_the_organisations_learning_team_is_not_the_audience_nor_the_goal():
     ("200 people", False),
 ])
 def test_corrections_are_recognised(text, is_correction):
-    assert form_answers.is_correction(text) is is_correction
+    assert dialog_answers.is_correction(text) is is_correction
 
 
 def tracker(text: str, intent: str = "inform", slots: Optional[Dict] = None,
@@ -156,7 +156,7 @@ def test_internal_or_external_is_asked_only_when_a_cooc_leads():
     # Not set to None: the form goes on and asks open_to_all.
     assert slots.get("requested_slot", "open_to_all") == "open_to_all"
     required = asyncio.run(ValidateRecommendationForm().required_slots(
-        list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=cooc_slots), DOMAIN))
+        list(dialog_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=cooc_slots), DOMAIN))
     assert "open_to_all" in required
     spoc_slots = {"audience": "experts", "learners": 12.0, "goal": "productivity", "coaching": True,
                   "face_to_face": True, "requested_slot": "own_resources"}
@@ -206,7 +206,7 @@ ALL_ANSWERED = {"audience": "customers", "learners": 300.0, "goal": "loyalty", "
                 "face_to_face": False, "own_resources": True}
 
 
-@pytest.mark.parametrize("slot", form_answers.FORM_SLOTS)
+@pytest.mark.parametrize("slot", dialog_answers.FORM_SLOTS)
 @pytest.mark.parametrize("text", ["lots of them", "carry on", "hmm", "bof"])
 def test_unreadable_answers_never_crash_and_the_second_leaves_the_question_open(slot, text):
     slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
@@ -220,7 +220,7 @@ def test_unreadable_answers_never_crash_and_the_second_leaves_the_question_open(
     assert second["requested_slot"] != slot
 
 
-@pytest.mark.parametrize("slot", form_answers.FORM_SLOTS)
+@pytest.mark.parametrize("slot", dialog_answers.FORM_SLOTS)
 @pytest.mark.parametrize("text", ["not sure yet", "no idea", "skip", "I don't know yet"])
 def test_not_sure_leaves_any_question_open_at_once(slot, text):
     slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
@@ -254,7 +254,7 @@ def test_continue_mid_dialog_asks_the_question_again_instead_of_stopping():
                                         slots={**ALL_ANSWERED, "goal": None,
                                                "requested_slot": "goal"}))
     assert result["misses"] == 1 and result.get("requested_slot", "goal") == "goal"
-    assert result["answer_problem"] == form_answers.question("goal")["text"]
+    assert result["answer_problem"] == dialog_answers.question("goal")["text"]
 
 
 def test_a_confident_cancel_still_stops():
@@ -329,7 +329,7 @@ def test_why_before_any_recommendation_offers_one():
 
 def test_every_answer_left_open_gets_a_comparison_not_a_format():
     dispatcher = CollectingDispatcher()
-    slots = {"left_open": list(form_answers.FORM_SLOTS)}
+    slots = {"left_open": list(dialog_answers.FORM_SLOTS)}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     assert "can't pick one format" in dispatcher.messages[0]["text"]
     comparison = dispatcher.messages[1]
@@ -352,14 +352,14 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     ("exchanges", "self-paced, on their own", False),
 ])
 def test_theme_and_exchanges_read_from_free_text(slot, text, expected):
-    assert form_answers.read_slot(slot, text) == expected
+    assert dialog_answers.read_slot(slot, text) == expected
 
 
 @pytest.mark.parametrize("text,expected", [("marketing", "general"), ("our tools", "company"),
                                            ("technical stuff", "practices")])
 def test_short_theme_answers_count_only_right_after_the_question(text, expected):
-    assert form_answers.read_answer("theme", text) == expected
-    assert "theme" not in form_answers.read_all(text) or text == "our tools"
+    assert dialog_answers.read_answer("theme", text) == expected
+    assert "theme" not in dialog_answers.read_all(text) or text == "our tools"
 
 
 SME_SLOTS = {"audience": "employees", "learners": 200.0, "goal": "skills", "coaching": False,
@@ -368,7 +368,7 @@ SME_SLOTS = {"audience": "employees", "learners": 200.0, "goal": "skills", "coac
 
 def required(slots: Dict) -> list:
     return asyncio.run(ValidateRecommendationForm().required_slots(
-        list(form_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=slots), DOMAIN))
+        list(dialog_answers.FORM_SLOTS), CollectingDispatcher(), tracker("", slots=slots), DOMAIN))
 
 
 def test_the_theme_is_asked_when_it_decides_whether_a_mooc_can_serve():

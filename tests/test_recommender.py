@@ -1,4 +1,4 @@
-"""Tests for actions/recommender.py and data/recommendation.yml.
+"""Tests for assistant/recommender.py and data/recommendation.yml.
 
 Each profile row carries the article sentence that decides it; the sentence
 must occur verbatim in the article, so a row cannot cite something the
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.recommendation_content import Knowledge, load_knowledge, parse_knowledge
-from actions.recommendation_text import render, render_details, render_short
-from actions.content import FORMATS
-from actions.recommender import (Profile, Recommendation, can_change, learner_count,
+from assistant.recommendation_rules import RecommendationRules, load_rules, parse_knowledge
+from assistant.recommendation_text import render, render_details, render_short
+from assistant.content import FORMATS
+from assistant.recommender import (Profile, Recommendation, can_change, learner_count,
                                  needs_open_to_all, recommend, same_answer)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -395,7 +395,7 @@ def test_table_is_big_and_covers_every_format():
 
 
 # --------------------------------------------------------------------------
-# Knowledge file: every source verbatim, every quoted fragment verbatim
+# RecommendationRules file: every source verbatim, every quoted fragment verbatim
 
 
 def _entries_with_source(node, path=""):
@@ -421,7 +421,7 @@ def test_every_text_entry_has_a_source(raw_knowledge):
     for section in ("groups", "blended"):
         assert raw_knowledge[section].get("sources"), f"{section} has no source"
     for fmt in FORMATS:  # how each format is named: the format registry (knowledge.yml)
-        assert load_knowledge().formats[fmt].sources
+        assert load_rules().formats[fmt].sources
 
 
 def test_quoted_fragments_in_texts_are_verbatim(article, raw_knowledge):
@@ -443,7 +443,7 @@ def test_thresholds_come_from_the_article(raw_knowledge):
 
 
 def test_format_expansions(article):
-    label = load_knowledge().label
+    label = load_rules().label
     assert label("spoc") == "a SPOC (Small Private Online Course)"
     assert label("cooc_internal") == "an internal COOC (Corporate Online Open Course)"
     assert label("cooc_external") == "an external COOC (Corporate Online Open Course)"
@@ -456,7 +456,7 @@ def test_format_expansions(article):
 # Thresholds drive the rules; bad edits are refused
 
 
-def _knowledge_with(raw: dict, **thresholds) -> Knowledge:
+def _knowledge_with(raw: dict, **thresholds) -> RecommendationRules:
     data = copy.deepcopy(raw)
     for key, value in thresholds.items():
         data["thresholds"][key]["value"] = value
@@ -484,7 +484,7 @@ def test_mooc_threshold_is_read_from_yaml(raw_knowledge):
 def test_thousands_means_two_thousand_or_more():
     """The article's "number in the thousands" gives no figure: "thousands" (plural)
     starts at two thousand, so 1,000 or 1,999 learners is not yet MOOC-sized."""
-    assert load_knowledge().mooc_massive == 2000
+    assert load_rules().mooc_massive == 2000
     for n in (1000, 1999):
         assert recommend(P(learners=n)).scores["mooc"] == 0
     assert recommend(P(learners=2000)).scores["mooc"] > 0
@@ -518,7 +518,7 @@ def test_bad_yaml_edits_are_refused(raw_knowledge, mutate, message):
 
 
 def test_knowledge_is_loaded_once():
-    assert load_knowledge() is load_knowledge()
+    assert load_rules() is load_rules()
 
 
 # --------------------------------------------------------------------------

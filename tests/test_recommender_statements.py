@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import knowledge
+from assistant import knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SAID = {name: (ROOT / name).read_text(encoding="utf-8")

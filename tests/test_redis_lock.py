@@ -18,7 +18,7 @@ import redis
 from rasa.core.lock_store import LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from scripts import make_endpoints
+from config import endpoints as make_endpoints
 from stores.redis_lock import RedisTicketLockStore  # noqa: E402
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model

@@ -1,6 +1,6 @@
 """scripts/run (`make run`, `make shell`) and the other launchers: closing the terminal
 (SIGHUP) stops every server the script started, and CORS_ORIGINS="*" is refused, by one
-check (scripts/make_endpoints.py `cors_origins`) that every launcher uses."""
+check (config/endpoints.py `cors_origins`) that every launcher uses."""
 import os
 import pty
 import signal
@@ -13,8 +13,8 @@ import time
 import pytest
 
 from devstack import ROOT, unique_ports, wait_until
-from scripts import make_endpoints
-from scripts.cluster import Cluster
+from config import endpoints as make_endpoints
+from devstack.cluster import Cluster
 
 
 def listening(port: int) -> bool:

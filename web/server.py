@@ -29,8 +29,8 @@ from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the insights package, scripts.make_endpoints
-from scripts.make_endpoints import ConfigError, cors_origins  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the insights package, config.endpoints
+from config.endpoints import ConfigError, cors_origins  # noqa: E402
 PUBLIC = ROOT / "web" / "public"
 DEEP_CHAT = ROOT / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",

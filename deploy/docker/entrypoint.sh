@@ -13,9 +13,9 @@ mkdir -p "$CONFIG_DIR"
 
 case "${1:-rasa}" in
   rasa)
-    python scripts/make_endpoints.py --out "$CONFIG_DIR/endpoints.yml" \
+    python -m config.endpoints --out "$CONFIG_DIR/endpoints.yml" \
       --check --wait "${STORE_WAIT:-120}"
-    python scripts/make_credentials.py --base credentials.yml --out "$CONFIG_DIR/credentials.yml"
+    python -m config.credentials --base credentials.yml --out "$CONFIG_DIR/credentials.yml"
     args=(run --model models/assistant.tar.gz --endpoints "$CONFIG_DIR/endpoints.yml"
           --credentials "$CONFIG_DIR/credentials.yml" --interface 0.0.0.0
           --port "${RASA_PORT:-5005}")

@@ -2,7 +2,7 @@
 """Writes the credentials file `rasa run` uses: the base credentials.yml (web
 channels) plus Slack and/or Microsoft Teams when their environment variables are set.
 
-    scripts/make_credentials.py [--base credentials.yml] [--out build/credentials.yml]
+    config/credentials.py [--base credentials.yml] [--out build/credentials.yml]
 
 Secrets never reach the file: it holds `${VAR}` references, which Rasa expands
 from the environment when it reads the file. A channel with only some of its
@@ -74,7 +74,7 @@ def build(base_text: str, env: Mapping[str, str]) -> Tuple[str, List[str]]:
             raise ConfigError(f"the base credentials file already defines {sorted(clash)}")
     text = base_text.rstrip("\n") + "\n"
     if blocks:
-        text += "\n# Added by scripts/make_credentials.py from environment variables.\n"
+        text += "\n# Added by config/credentials.py from environment variables.\n"
         text += "".join(blocks)
     result = yaml.safe_load(text) or {}
     return text, list(result)

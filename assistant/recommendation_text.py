@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from actions import form_answers
-from actions.recommendation_content import Knowledge, load_knowledge
-from actions.recommender import Recommendation
+from assistant import dialog_answers
+from assistant.recommendation_rules import RecommendationRules, load_rules
+from assistant.recommender import Recommendation
 
 
-def headline(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
+def headline(rec: Recommendation, k: Optional[RecommendationRules] = None) -> str:
     """ "I recommend a SPOC (Small Private Online Course), combined with ..." """
-    k = k or load_knowledge()
+    k = k or load_rules()
     text = f"I recommend {k.label(rec.format)}"
     if rec.groups:
         text += f", {k.groups}"
@@ -25,25 +25,25 @@ def headline(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
     return text + "."
 
 
-def runner_up_line(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
-    k = k or load_knowledge()
+def runner_up_line(rec: Recommendation, k: Optional[RecommendationRules] = None) -> str:
+    k = k or load_rules()
     runner = k.label(rec.runner_up, with_expansion=False)
     if rec.runner_up_change is None:
         return f"Runner-up: {runner}, {k.text('runner_up_when', 'next_best')}."
     slot, value = rec.runner_up_change
-    condition = form_answers.open_answer(slot)["values"][value]
+    condition = dialog_answers.open_answer(slot)["values"][value]
     return f"Runner-up: {runner}, which would be the better choice {condition}."
 
 
-def render_short(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
+def render_short(rec: Recommendation, k: Optional[RecommendationRules] = None) -> str:
     """What fits on a phone screen: the format and its strongest reason."""
     return f"{headline(rec, k)}\n{rec.reasons[0]}"
 
 
-def render_details(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
+def render_details(rec: Recommendation, k: Optional[RecommendationRules] = None) -> str:
     """The answer to "Why?": every reason, the notes, the runner-up, what can coexist.
     The format's expansion was given in the headline already: not repeated here."""
-    k = k or load_knowledge()
+    k = k or load_rules()
     name = k.label(rec.format, with_expansion=False).split(" ", 1)[1]
     lines: List[str] = [f"Why the {name}:"]
     lines += [f"- {reason}" for reason in rec.reasons]
@@ -54,6 +54,6 @@ def render_details(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
     return "\n".join(lines)
 
 
-def render(rec: Recommendation, k: Optional[Knowledge] = None) -> str:
+def render(rec: Recommendation, k: Optional[RecommendationRules] = None) -> str:
     """Everything in one message (``rasa shell``-style transcripts, tests)."""
     return f"{headline(rec, k)}\n" + render_details(rec, k).split("\n", 1)[1]

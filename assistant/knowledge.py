@@ -6,12 +6,12 @@ the article I learned from doesn't say ...") are domain responses.
 """
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from actions import content
-from actions.content import KnowledgeFile
+from assistant import content
+from assistant.content import KnowledgeFile
 
 
 def load() -> KnowledgeFile:
-    """data/knowledge.yml, read and checked once (actions/content.py)."""
+    """data/knowledge.yml, read and checked once (assistant/content.py)."""
     return content.knowledge()
 
 

@@ -10,8 +10,8 @@ import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
-from actions import content
-from actions.learner_count import parse_learner_count
+from assistant import content
+from assistant.learner_count import parse_learner_count
 
 CHOICE_SLOTS = ("audience", "goal", "theme")
 YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "exchanges", "open_to_all")
@@ -28,7 +28,7 @@ NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
 
 
 def load() -> Dict[str, Any]:
-    """data/form_answers.yml, read and checked once (actions/content.py)."""
+    """data/form_answers.yml, read and checked once (assistant/content.py)."""
     return content.form_answers()
 
 

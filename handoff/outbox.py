@@ -15,7 +15,7 @@ Configuration, from the environment:
     HANDOFF_SMTP_PASSWORD, HANDOFF_SMTP_STARTTLS (true/false)
     HANDOFF_CONTACT          whom to contact when neither transport is set
     HANDOFF_OUTBOX_DB        SQLAlchemy URL of the outbox; default: PostgreSQL from
-                             DB_* (as scripts/make_endpoints.py), else sqlite:///rasa_tracker.db
+                             DB_* (as config/endpoints.py), else sqlite:///rasa_tracker.db
     HANDOFF_RETRY_SECONDS    first retry delay (default 30, doubled up to an hour)
 """
 import json

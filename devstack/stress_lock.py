@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Simultaneous messages of one conversation over several Rasa processes: are any lost?
 
-    .venv/bin/python scripts/stress_lock.py [--lock-store atomic|stock] [--rounds 100]
+    .venv/bin/python devstack/stress_lock.py [--lock-store atomic|stock] [--rounds 100]
         [--messages 6] [--parallel 2] [--replicas 2] [--workers 1]
-    .venv/bin/python scripts/stress_lock.py --url http://127.0.0.1:5005 --db rasa_cluster
+    .venv/bin/python devstack/stress_lock.py --url http://127.0.0.1:5005 --db rasa_cluster
 
 Each round is a new conversation whose questions (6 by default, all different) are sent
 at the same moment through nginx (round robin over the replicas); `--parallel` rounds
@@ -12,7 +12,7 @@ exactly once, every reply must have a text, and the events must be in a valid or
 one session start, then each user message followed by its turn (a bot reply, ending
 with `action_listen`) before the next user message.
 
-Without --url it starts its own cluster (scripts/cluster.py: nginx, `--replicas` Rasa
+Without --url it starts its own cluster (devstack/cluster.py: nginx, `--replicas` Rasa
 servers with SANIC_WORKERS=`--workers` each, one action server) on free ports, with a
 PostgreSQL database and a Redis key prefix of its own (dropped afterwards), and the
 lock store `--lock-store`: "atomic" (stores/redis_lock.py) or "stock" (Rasa's
@@ -185,8 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = stress(args.url, args.db, args.rounds, args.messages, args.parallel,
                         progress=True)
     else:
-        from scripts import make_endpoints
-        from scripts.cluster import Cluster
+        from config import endpoints as make_endpoints
+        from devstack.cluster import Cluster
 
         if args.tracker_store == "stock":
             make_endpoints.TRACKER_STORE = "SQL"  # read by render() when the cluster starts

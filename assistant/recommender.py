@@ -46,10 +46,10 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
-from actions import form_answers
-from actions.learner_count import as_count
-from actions.content import FAMILIES
-from actions.recommendation_content import Knowledge, load_knowledge
+from assistant import dialog_answers
+from assistant.learner_count import as_count
+from assistant.content import FAMILIES
+from assistant.recommendation_rules import RecommendationRules, load_rules
 
 # Used only when two families have the same points. The COOC comes first as the
 # format "designed to meet the goals of a business", then the SPOC ("Mainly used
@@ -163,7 +163,7 @@ def learner_count(profile: Profile) -> Optional[int]:
     return as_count(profile.learners)
 
 
-def _points(profile: Profile, k: Knowledge) -> List[_Point]:
+def _points(profile: Profile, k: RecommendationRules) -> List[_Point]:
     """Every rule that applies to the profile, in a fixed order."""
     points = [_Point(*rule) for rule in _AUDIENCE_RULES.get(profile.audience, ())]
     n = learner_count(profile)
@@ -211,7 +211,7 @@ class _Decision:
     groups: bool  # SPOC in several groups
 
 
-def _decide(profile: Profile, points: List[_Point], k: Knowledge) -> _Decision:
+def _decide(profile: Profile, points: List[_Point], k: RecommendationRules) -> _Decision:
     scores = _scores(points)
     ranking = _ranking(scores)
     n = learner_count(profile)
@@ -249,12 +249,12 @@ def _mooc_serves_without_resources(profile: Profile) -> bool:
             and profile.theme in (None, "general"))
 
 
-def _winner(profile: Profile, k: Knowledge) -> str:
+def _winner(profile: Profile, k: RecommendationRules) -> str:
     return _winner_of(tuple(vars(profile).values()), k)  # (astuple deep-copies: slow)
 
 
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again and again
-def _winner_of(answers: Tuple[Any, ...], k: Knowledge) -> str:
+def _winner_of(answers: Tuple[Any, ...], k: RecommendationRules) -> str:
     profile = Profile(*answers)
     return _decide(profile, _points(profile, k), k).winner
 
@@ -277,7 +277,7 @@ def family_of(fmt: str) -> str:
     return "cooc" if fmt.startswith("cooc") else fmt
 
 
-def needs_open_to_all(profile: Profile, knowledge: Optional[Knowledge] = None) -> bool:
+def needs_open_to_all(profile: Profile, knowledge: Optional[RecommendationRules] = None) -> bool:
     """Should the form ask "open to all Internet users?" (external vs internal COOC)?
 
     True only when a COOC is the leading candidate, since that answer only
@@ -285,15 +285,15 @@ def needs_open_to_all(profile: Profile, knowledge: Optional[Knowledge] = None) -
     so the answer never changes the leading family and the question never
     needs to be taken back. Independent of whether open_to_all is filled.
     """
-    return _winner(replace(profile, open_to_all=None), knowledge or load_knowledge()) == "cooc"
+    return _winner(replace(profile, open_to_all=None), knowledge or load_rules()) == "cooc"
 
 
-def same_answer(slot: str, given: Any, other: Any, k: Optional[Knowledge] = None) -> bool:
+def same_answer(slot: str, given: Any, other: Any, k: Optional[RecommendationRules] = None) -> bool:
     """Does `other` say what the user's answer `given` says? Learner counts are the same
     answer when the rules treat them alike (both SPOC-sized, both "thousands", ...)."""
     if slot != "learners" or given is None or other is None:
         return given == other
-    k = k or load_knowledge()
+    k = k or load_rules()
     given, other = as_count(given), as_count(other)
     if given is None or other is None:
         return given == other
@@ -304,11 +304,11 @@ def same_answer(slot: str, given: Any, other: Any, k: Optional[Knowledge] = None
 @lru_cache(maxsize=1)
 def _changes() -> List[Tuple[str, Any]]:
     return [(slot, value) for slot in CHANGED_SLOTS
-            for value in form_answers.open_answer(slot)["values"]]
+            for value in dialog_answers.open_answer(slot)["values"]]
 
 
 def _runner_up(profile: Profile, decision: _Decision,
-               k: Knowledge) -> Tuple[str, Optional[Tuple[str, Any]]]:
+               k: RecommendationRules) -> Tuple[str, Optional[Tuple[str, Any]]]:
     """The runner-up family and the one answer (different from the user's) that makes it
     win; the next family in the ranking without a condition when no answer does."""
     changes = [(slot, value) for slot, value in _changes()
@@ -324,14 +324,14 @@ def _runner_up(profile: Profile, decision: _Decision,
     return decision.ranking[0], None
 
 
-def can_change(profile: Profile, slot: str, knowledge: Optional[Knowledge] = None) -> bool:
+def can_change(profile: Profile, slot: str, knowledge: Optional[RecommendationRules] = None) -> bool:
     """Could an answer to `slot` still change the recommended format, given the other
     answers (those not given yet count as unknown)? Independent of whether `slot` is
     answered, like ``needs_open_to_all``."""
-    k = knowledge or load_knowledge()
+    k = knowledge or load_rules()
     unanswered = replace(profile, **{slot: None})
     current = _to_format(_winner(unanswered, k), unanswered)
-    for value in form_answers.open_answer(slot)["values"]:
+    for value in dialog_answers.open_answer(slot)["values"]:
         answered = replace(profile, **{slot: value})
         if _to_format(_winner(answered, k), answered) != current:
             return True
@@ -339,7 +339,7 @@ def can_change(profile: Profile, slot: str, knowledge: Optional[Knowledge] = Non
 
 
 def answer_that_changes(profile: Profile, slot: str, values: List[Any],
-                        knowledge: Optional[Knowledge] = None) -> Optional[Tuple[Any, str]]:
+                        knowledge: Optional[RecommendationRules] = None) -> Optional[Tuple[Any, str]]:
     """For an answer left open: the first of `values` that would change the recommended
     format, with that format; None when no value would."""
     current = recommend(profile, knowledge).format
@@ -351,7 +351,7 @@ def answer_that_changes(profile: Profile, slot: str, values: List[Any],
 
 
 def _reasons(winner: str, fmt: str, groups: bool, blended: bool, points: List[_Point],
-             profile: Profile, k: Knowledge) -> List[str]:
+             profile: Profile, k: RecommendationRules) -> List[str]:
     """The keys of the reasons shown: the winner's, strongest first, only those that speak
     of this format and this audience; completed to two with general ones."""
     keys = [_VARIANT_REASON.get((p.reason, fmt), p.reason)
@@ -381,7 +381,7 @@ def _reasons(winner: str, fmt: str, groups: bool, blended: bool, points: List[_P
     return chosen + ([variant_key] if variant_key else [])
 
 
-def _tensions(profile: Profile, fmt: str, decision: _Decision, k: Knowledge) -> List[str]:
+def _tensions(profile: Profile, fmt: str, decision: _Decision, k: RecommendationRules) -> List[str]:
     found: List[str] = []
     n = learner_count(profile)
     values = {"learners": n or 0, "winner": k.label(fmt, with_expansion=False),
@@ -419,7 +419,7 @@ def _tensions(profile: Profile, fmt: str, decision: _Decision, k: Knowledge) -> 
 
 
 def _combine(profile: Profile, winner: str, runner: str, fmt: str, runner_fmt: str,
-             scores: Dict[str, int], k: Knowledge) -> Optional[str]:
+             scores: Dict[str, int], k: RecommendationRules) -> Optional[str]:
     n = learner_count(profile)
     values = {"learners": n or 0, "winner": k.label(fmt, with_expansion=False),
               "runner": k.label(runner_fmt, with_expansion=False)}
@@ -436,12 +436,12 @@ def _combine(profile: Profile, winner: str, runner: str, fmt: str, runner_fmt: s
     return None
 
 
-def recommend(profile: Profile, knowledge: Optional[Knowledge] = None) -> Recommendation:
+def recommend(profile: Profile, knowledge: Optional[RecommendationRules] = None) -> Recommendation:
     """Recommend a format for ``profile``. Never raises on odd/contradictory answers.
 
     ``knowledge`` defaults to data/recommendation.yml (loaded once).
     """
-    k = knowledge or load_knowledge()
+    k = knowledge or load_rules()
     points = _points(profile, k)
     scores = _scores(points)
     decision = _decide(profile, points, k)

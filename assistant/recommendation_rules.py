@@ -1,7 +1,7 @@
 """The recommender's view of the content: data/recommendation.yml (thresholds, reasons,
 notes) and the format registry of data/knowledge.yml (how formats are named).
 
-Pure Python, no Rasa import. Both files are read and checked by actions/content.py; a
+Pure Python, no Rasa import. Both files are read and checked by assistant/content.py; a
 bad edit raises ValueError with the entry to fix, when the action server starts.
 """
 
@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from actions import content
-from actions.content import (REQUIRED_ENTRIES, THRESHOLDS, Entry, Format,
+from assistant import content
+from assistant.content import (REQUIRED_ENTRIES, THRESHOLDS, Entry, Format,
                              RecommendationFile)
 
 _SECTIONS = tuple(REQUIRED_ENTRIES)
@@ -21,7 +21,7 @@ _SECTIONS = tuple(REQUIRED_ENTRIES)
 
 # eq=False: hashed by identity, so the scoring can cache per loaded file.
 @dataclass(frozen=True, eq=False)
-class Knowledge:
+class RecommendationRules:
     thresholds: Dict[str, int]
     formats: Dict[str, Format]  # the format registry
     blended: str
@@ -71,21 +71,21 @@ class Knowledge:
 
 
 def parse_knowledge(data: Dict[str, Any],
-                    formats: Optional[Dict[str, Format]] = None) -> Knowledge:
+                    formats: Optional[Dict[str, Format]] = None) -> RecommendationRules:
     """Check and convert recommendation.yml's content; raise ValueError on a bad edit."""
     parsed: RecommendationFile = content.parse(RecommendationFile, data, "recommendation.yml")
     return _knowledge(parsed, formats or content.knowledge().formats)
 
 
-def _knowledge(parsed: RecommendationFile, formats: Dict[str, Format]) -> Knowledge:
+def _knowledge(parsed: RecommendationFile, formats: Dict[str, Format]) -> RecommendationRules:
     thresholds = {key: parsed.thresholds[key].value for key in THRESHOLDS}
-    return Knowledge(thresholds, formats, parsed.blended.line,
+    return RecommendationRules(thresholds, formats, parsed.blended.line,
                      parsed.groups.line.format(**thresholds),
                      {section: getattr(parsed, section) for section in _SECTIONS})
 
 
 @lru_cache(maxsize=None)
-def load_knowledge(path: Optional[str] = None) -> Knowledge:
+def load_rules(path: Optional[str] = None) -> RecommendationRules:
     """data/recommendation.yml (or `path`) and the format registry, read once."""
     parsed = content.recommendation(Path(path) if path else None)
     return _knowledge(parsed, content.knowledge().formats)
