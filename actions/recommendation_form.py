@@ -120,7 +120,8 @@ class ValidateRecommendationForm(FormValidationAction):
             return self._opening(dispatcher, tracker, text)
         values = self._button_values(message, requested)
         if not values and not self._is_clear_request(message, requested):
-            answer = dialog_answers.read_answer(requested, self._answer_part(message))
+            answer = dialog_answers.read_answer(requested, self._answer_part(message),
+                                                message.get("answers"))
             if (answer is dialog_answers.UNSURE and _names_format(message)
                     and (_is_question(text) or EMBEDDED_QUESTION.search(text))):
                 answer = None  # "not sure what a SPOC is": a question, answered by a rule
@@ -129,7 +130,8 @@ class ValidateRecommendationForm(FormValidationAction):
                 return _events(self._leave_open(requested, tracker))
             if answer is not None:
                 # Other answers stated on the way fill empty questions ("40 engineers").
-                values = {slot: value for slot, value in dialog_answers.read_all(text).items()
+                values = {slot: value for slot, value
+                          in dialog_answers.read_all(text, message.get("answers")).items()
                           if tracker.get_slot(slot) is None}
                 values[requested] = answer
                 if _intent(message) in QUESTION_INTENTS and "?" in text and _names_format(message):
@@ -154,7 +156,8 @@ class ValidateRecommendationForm(FormValidationAction):
         self-introduction describes the speaker, not the learners ("HR director at a chain
         with 80 stores" is not 80 learners)."""
         introduction = _intent(tracker.latest_message) == "introduce"
-        values = {} if introduction else dialog_answers.read_all(text)
+        values = {} if introduction else dialog_answers.read_all(
+            text, tracker.latest_message.get("answers"))
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):
             # "MOOC or COOC, for training our customers?": the comparison first.

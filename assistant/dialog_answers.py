@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 from assistant import content
-from assistant.learner_count import parse_learner_count
+from assistant.learner_count import parse_learner_count, people_count
 
 CHOICE_SLOTS = ("audience", "goal", "theme")
 YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "exchanges", "open_to_all")
@@ -24,6 +24,13 @@ CORRECTION = re.compile(r"^\W*(actually|correction|sorry|oops|wait|i meant|in fa
                         r"make (that|it)|change)\b", re.IGNORECASE)
 # "not sure" and "skip" answer any question: the answer stays open.
 UNSURE = object()
+# The learnt answer readers (components/answer_reader.py) give each message a reading per
+# question: a class of data/answers/<question>.yml and its probability. A reading counts
+# from this probability on; below it, the phrases of data/form_answers.yml decide.
+READING_CONFIDENCE = 0.5
+NOT_AN_ANSWER = "none"
+# Their classes for the yes/no questions ("open to all?": open is yes).
+YES_NO_CLASSES = {"affirm": True, "deny": False, "open": True, "private": False}
 NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
 
 
@@ -145,11 +152,33 @@ def read_slot(slot: str, text: str, plain: bool = False) -> Any:
     return read_yes_no(slot, text, plain)
 
 
-def read_answer(slot: str, text: str) -> Any:
-    """The answer to the question just asked: a value, UNSURE, or None if unreadable."""
+def _reading(slot: str, readings: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The learnt reader's class for `slot`, when it is confident enough."""
+    reading = (readings or {}).get(slot) or {}
+    return reading.get("value") if reading.get("confidence", 0) >= READING_CONFIDENCE else None
+
+
+def _is_button_title(slot: str, text: str) -> bool:
+    titles = {_normalise(b["title"]) for b in question(slot).get("buttons", [])}
+    return _normalise(text).strip(" .!") in titles
+
+
+def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None) -> Any:
+    """The answer to the question just asked: a value, UNSURE, or None if unreadable.
+    `readings`: the learnt readers' classes for this message (parse data "answers"); a
+    confident one decides, the phrase lists only read what the readers leave unsure."""
     if slot == "learners":  # "maybe 30" is a number, "not sure" is not
         count = read_learners(text)
         return count if count is not None else (UNSURE if _unsure(text) else None)
+    reading = _reading(slot, readings)
+    if reading == "unsure":
+        return UNSURE
+    if reading in YES_NO_CLASSES and slot in YES_NO_SLOTS:
+        return YES_NO_CLASSES[reading]
+    if reading is not None and reading != NOT_AN_ANSWER and slot in CHOICE_SLOTS:
+        return reading
+    if reading == NOT_AN_ANSWER and not _is_button_title(slot, text):
+        return None
     return UNSURE if _unsure(text) else read_slot(slot, text, plain=True)
 
 
@@ -163,11 +192,18 @@ def _unsure(text: str) -> bool:
     return words_before <= 2 or len(_normalise(text).split()) <= 6
 
 
-def read_all(text: str) -> Dict[str, Any]:
-    """Every slot value that `text` states, e.g. for an opening message. A count of one
+def read_all(text: str, readings: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Every slot value that `text` states, e.g. for an opening message (a learner count only
+    from a number that counts people, learner_count.people_count). A count of one
     is left out: outside an answer to "how many?", "one" is a determiner ("one team",
     "in one training plan")."""
-    values = {slot: read_slot(slot, text) for slot in FORM_SLOTS}
+    values = {slot: people_count(text) if slot == "learners" else read_slot(slot, text)
+              for slot in FORM_SLOTS}
+    # A phrase read in passing that the learnt reader says is no answer to its question is
+    # a word out of context ("our machine workshop" is no wish for face-to-face sessions).
+    for slot in CHOICE_SLOTS + YES_NO_SLOTS:
+        if _reading(slot, readings) == NOT_AN_ANSWER:
+            values[slot] = None
     if values["learners"] == 1:
         values["learners"] = None
     return {slot: value for slot, value in values.items() if value is not None}

@@ -203,6 +203,63 @@ def _pick(candidates: List[Tuple[int, float, str]]) -> Optional[Tuple[float, str
             return value, after
     return None
 
+# Outside an answer to "how many learners?", a number counts learners only when the noun
+# it counts names people: one of the nouns above, or a word shaped like a person noun
+# ("pickers", "librarians", "residents"), after at most two other words ("20 senior
+# engineers"). "we run 4 warehouses", "request no. 4471", "starts at 9" count nobody.
+_NOT_IN_A_NOUN_PHRASE = {"and", "or", "but", "in", "at", "of", "for", "with", "to", "from",
+                         "by", "per", "on", "since", "who", "that", "which"}
+_GROUP_OF = re.compile(r"\b(?:team|group|class|cohort|department|staff)\s+of\s+(?:about\s+|around\s+)?$")
+_PERSON_SHAPED = re.compile(r"[a-z]{2,}(?:ers|ors|ists|ees|ians|ants|ents)$")
+
+
+def _counts_people(after: str) -> bool:
+    if _LEARNER_NOUNS.match(after):
+        return True
+    for word in after.split()[:3]:
+        word = word.strip(".,;:!?()'\"")
+        if not word.isalpha() or word in _NOT_IN_A_NOUN_PHRASE or _OTHER_UNITS.match(word):
+            return False
+        if _LEARNER_NOUNS.fullmatch(word) or _PERSON_SHAPED.fullmatch(word):
+            return True
+    return False
+
+
+def _in_digits(s: str) -> Tuple[str, bool, bool]:
+    """`s` with every quantity in digits, whether one was approximate, and whether it
+    said "no one"."""
+    approximate = bool(_APPROX_CUES.search(s))
+
+    # "no one" would become "no 1" in text2num: set it aside.
+    nobody = bool(_NOBODY.search(s))
+    s = _NOBODY.sub(" ", s)
+
+    # Multipliers after digits first ("2 thousand"), so that text2num doesn't
+    # turn "2 thousand" into "2 1000".
+    s = _apply_multipliers(s)
+
+    for pattern, value, vague in _VAGUE:
+        if pattern.search(s):
+            s = pattern.sub(str(value), s, count=1)
+            approximate = approximate or vague
+
+    # Spelled-out numbers -> digits. threshold=0 so that "one", "two" and
+    # "zero" are converted too (the default leaves small isolated numbers).
+    s = alpha2digit(s, "en", 0)
+    return _apply_multipliers(s), approximate, nobody  # "three dozen" -> "3 dozen" -> "36"
+
+
+def people_count(text: str) -> Optional[int]:
+    """A learner count stated in passing (an opening, a description): only a number
+    followed by a noun that counts people; None otherwise."""
+    s = _in_digits(_normalise(text))[0]
+    for match in _SINGLE.finditer(s):
+        group_of = _GROUP_OF.search(s[:match.start()])  # "a team of 7"
+        if match.group(1) != "-" and (group_of or _counts_people(s[match.end():])):
+            value, _ = _to_int(float(match.group(2)))
+            return value
+    return None
+
 
 # ---------------------------------------------------------------- public API
 
@@ -225,26 +282,7 @@ def parse_learner_count(text: Union[str, int, float, None]) -> Optional[LearnerC
     s = _normalise(str(text))
     if not s.strip():
         return None
-
-    approximate = bool(_APPROX_CUES.search(s))
-
-    # "no one" would become "no 1" in text2num: set it aside.
-    nobody = bool(_NOBODY.search(s))
-    s = _NOBODY.sub(" ", s)
-
-    # Multipliers after digits first ("2 thousand"), so that text2num doesn't
-    # turn "2 thousand" into "2 1000".
-    s = _apply_multipliers(s)
-
-    for pattern, value, vague in _VAGUE:
-        if pattern.search(s):
-            s = pattern.sub(str(value), s, count=1)
-            approximate = approximate or vague
-
-    # Spelled-out numbers -> digits. threshold=0 so that "one", "two" and
-    # "zero" are converted too (the default leaves small isolated numbers).
-    s = alpha2digit(s, "en", 0)
-    s = _apply_multipliers(s)  # "three dozen" -> "3 dozen" -> "36"
+    s, approximate, nobody = _in_digits(s)
 
     for pattern in _RANGES:
         match = pattern.search(s)

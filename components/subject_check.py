@@ -23,10 +23,10 @@ its best guess is taken from FORMAT_GUESS_CONFIDENCE on.
 want to teach art history to anyone for free online" came out as `ask_history`, "I need
 to roll out GDPR compliance training for the whole company" as `ask_not_covered`. When a
 message names no format, has a word saying it is about training (`need_words`), and
-states an intention ("we want", "thinking about") or an answer of the recommendation
-dialog (its audience, size or goal, read with the dialog's own phrases from
-data/form_answers.yml), it becomes `request_recommendation`, and the dialog starts from
-what it said.
+states an intention ("we want", "thinking about") or an answer of the recommendation dialog
+(a number of people, or the audience or goal as the answer readers read them), it becomes
+`request_recommendation`, and the dialog starts from what it said. Needs told in other words are the classifier's to learn
+(data/nlu/needs.yml).
 """
 import difflib
 import re
@@ -44,7 +44,9 @@ from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY, INTENT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant import dialog_answers
+from assistant.learner_count import people_count
+from components.answer_reader import ANSWERS
+
 
 VOCABULARY_FILE = "vocabulary.json"
 SUBJECT_VOCABULARY_FILE = "subject_vocabulary.json"
@@ -57,7 +59,8 @@ RECOMMENDATION = "request_recommendation"
 FORMAT_GUESS_CONFIDENCE = 0.1
 # Intents a training need never overrides: requests, answers and comparisons.
 NOT_A_NEED = {RECOMMENDATION, "compare_formats", "cancel", "start_over", "human_handoff",
-              "affirm", "deny", "inform", "goodbye", "thank"}
+              "affirm", "deny", "inform", "goodbye", "thank", "training_logistics",
+              "instructions"}
 # A confident prediction of a format question stands when the message is phrased as a
 # question; a statement ("museum here, want to teach art history") is a need. From 0.7
 # on, 96% of the classifier's topic predictions are right (cross-validated on data/nlu).
@@ -77,6 +80,13 @@ TOPIC_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size"
                  "ask_content", "ask_duration", "ask_rewards", "ask_cost", "ask_history",
                  "ask_pronunciation", "ask_coexist", "compare_formats", "inform_format",
                  "ask_not_covered", "request_recommendation"}
+# The intents whose predictions the vocabulary can overrule as off-subject: questions. A
+# request for a recommendation is left to the classifier, which learnt from hundreds of
+# need descriptions (data/nlu/needs.yml) that needs are told in words no list can hold.
+QUESTION_INTENTS = TOPIC_INTENTS - {RECOMMENDATION}
+# A learnt reading of the audience or the goal from this probability on counts as stated.
+STATED = 0.8
+NOT_ANSWERS = ("none", "unsure")
 # A word this close to a known one (difflib ratio) is taken as a typo of it.
 TYPO_SIMILARITY = 0.8
 
@@ -181,13 +191,17 @@ class SubjectCheck(GraphComponent, IntentClassifier):
             return False
         if INTENTION.search(text):
             return True  # "we want a free online course on internet basics"
-        stated = dialog_answers.read_all(text)
-        return any(slot in stated for slot in ("audience", "learners", "goal"))
+        # Or it states who the learners are, how many, or the goal ("hi, 12 engineers to
+        # train"), as the learnt answer readers (components/answer_reader.py) read it.
+        readings = message.get(ANSWERS) or {}
+        return people_count(text) is not None or any(
+            reading["value"] not in NOT_ANSWERS and reading["confidence"] >= STATED
+            for slot, reading in readings.items() if slot in ("audience", "goal"))
 
     def _is_off_subject(self, message: Message) -> bool:
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         text = message.get(TEXT) or ""
-        if (intent not in TOPIC_INTENTS | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+        if (intent not in QUESTION_INTENTS | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
                 or text.startswith("/") or message.get(ENTITIES)):
             return False
         words = _words(message)

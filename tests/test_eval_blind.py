@@ -65,13 +65,11 @@ def declining_openings() -> tuple:
     """The first words of the replies that decline or redirect, read from the content
     files (so a wording edit there changes no test): off-subject, "please rephrase", and
     the replies that say who can help (the hand-off and training logistics)."""
-    replies = [_domain_text(name) for name in ("utter_out_of_scope", "utter_default")]
+    replies = [_domain_text(name) for name in ("utter_out_of_scope", "utter_default",
+                                                "utter_training_logistics", "utter_instructions")]
     with (ROOT / "data" / "handoff.yml").open(encoding="utf-8") as f:
         handoff = yaml.safe_load(f)
     replies += [handoff[key] for key in ("offer", "unavailable", "no_contact")]
-    for key in ("logistics", "instructions"):
-        if key in handoff:
-            replies.append(handoff[key])
     return tuple(_opening(r) for r in replies)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.learner_count import (
+from assistant.learner_count import (people_count,
     as_count,
     MAX_LEARNERS,
     PROBLEMS,
@@ -189,3 +189,20 @@ def test_the_form_and_the_recommender_convert_counts_alike():
     assert learner_count(Profile(learners=12.6)) == 13
     assert profile_from({"learners": 0.0}).learners is None
     assert same_answer("learners", 15.4, 15) and not same_answer("learners", 15.6, 15)
+
+
+# ---- a count stated in passing counts people, never shops, request numbers or hours
+@pytest.mark.parametrize("text, expected", [
+    ("we have 20 senior engineers who must work agile", 20),
+    ("a team of 7 in marketing struggles with comments", 7),
+    ("about two hundred employees", 200),
+    ("a few thousand people, free access to knowledge", 3000),
+    ("we run 4 warehouses and 60 pickers", 60),
+    ("three sites and a dozen librarians", 12),
+    ("approve my training request no. 4471 please", None),
+    ("translate this: the course starts at 9", None),
+    ("founded in 1987, 3 production lines stop often", None),
+    ("our 12 branches need a course", None),
+])
+def test_people_count_takes_only_a_number_that_counts_people(text, expected):
+    assert people_count(text) == expected
