@@ -27,7 +27,10 @@ UNSURE = object()
 # The learnt answer readers (components/answer_reader.py) give each message a reading per
 # question: a class of data/answers/<question>.yml and its probability. A reading counts
 # from this probability on; below it, the phrases of data/form_answers.yml decide.
-READING_CONFIDENCE = 0.5
+READING_CONFIDENCE = 0.7
+# A short answer the phrases read ("external", "nope", a button's title) is a closed-set
+# word: it stands before the learnt reading.
+SHORT_ANSWER_WORDS = 3
 NOT_AN_ANSWER = "none"
 # Their classes for the yes/no questions ("open to all?": open is yes).
 YES_NO_CLASSES = {"affirm": True, "deny": False, "open": True, "private": False}
@@ -170,6 +173,10 @@ def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None)
     if slot == "learners":  # "maybe 30" is a number, "not sure" is not
         count = read_learners(text)
         return count if count is not None else (UNSURE if _unsure(text) else None)
+    if len(_normalise(text).split()) <= SHORT_ANSWER_WORDS:
+        short = UNSURE if _unsure(text) else read_slot(slot, text, plain=True)
+        if short is not None:
+            return short
     reading = _reading(slot, readings)
     if reading == "unsure":
         return UNSURE
