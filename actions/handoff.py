@@ -5,9 +5,9 @@ outbox's database is opened by the first hand-off.
 
 The form's slots (domain.yml): handoff_accepted (the offer; an answer holding an e-mail
 address is a yes and the address), handoff_email (web and REST only: Slack and Teams
-give the user's identity), handoff_project (optional, one
-line), handoff_confirmed (the one-line summary). handoff_confirmed False is a "no" to
-any of them, which ends the form without sending.
+give the user's identity), handoff_project (optional, one line), handoff_confirmed (the
+one-line summary). handoff_confirmed False is a "no" to any of them, which ends the form
+without sending.
 """
 import asyncio
 import logging
