@@ -1,16 +1,18 @@
 """The hand-off to a person on the training team (docs/handoff.md): the offer, the
-questions of `handoff_form` and the send. Delivery is in handoff/outbox.py.
+questions of `handoff_form`, and the request recorded in the outbox (handoff/outbox.py),
+which the worker process (handoff/worker.py) sends. Nothing connects at import: the
+outbox's database is opened by the first hand-off.
 
-The form's slots (domain.yml): handoff_accepted (the offer), handoff_email (web and
-REST only: Slack and Teams give the user's identity), handoff_project (optional, one
-line), handoff_confirmed (the one-line summary). handoff_confirmed False is a "no" to
-any of them, which ends the form without sending.
+The form's slots (domain.yml): handoff_accepted (the offer; an answer holding an e-mail
+address is a yes and the address), handoff_email (web and REST only: Slack and Teams
+give the user's identity), handoff_project (optional, one line), handoff_confirmed (the
+one-line summary). handoff_confirmed False is a "no" to any of them, which ends the form
+without sending.
 """
 import asyncio
 import logging
 import os
 import re
-import threading
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -44,16 +46,16 @@ SKIP = {"skip", "no", "nope", "nothing", "none", "no thanks", "no, thanks", "n/a
 
 WORDING_FILE = Path(__file__).resolve().parents[1] / "data" / "handoff.yml"
 
-_outbox: Optional[handoff_outbox.Outbox] = None
-_outbox_lock = threading.Lock()
+# How long the reply waits for the worker's first try before saying the request is
+# recorded: a poll of the worker plus a send on each transport.
+FIRST_TRY_WAIT_SECONDS = handoff_outbox.SEND_TIMEOUT_SECONDS * 2 + 3
+FIRST_TRY_POLL_SECONDS = 0.2
 
 
+@lru_cache(maxsize=1)
 def outbox() -> handoff_outbox.Outbox:
-    global _outbox
-    with _outbox_lock:
-        if _outbox is None:
-            _outbox = handoff_outbox.Outbox(handoff_outbox.database_url())
-        return _outbox
+    """The outbox, made on first use (an engine: it connects when first used)."""
+    return handoff_outbox.Outbox(handoff_outbox.database_url())
 
 
 @lru_cache(maxsize=1)
@@ -201,6 +203,17 @@ class ValidateHandoffForm(FormValidationAction):
         _, identity = channel_identity(tracker)
         return [s for s in domain_slots if not (identity and s == "handoff_email")]
 
+    def extract_handoff_accepted(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[Text, Any]:
+        """An address given to the offer ("my email is bob@corp.example") is a yes and
+        the address, checked by validate_handoff_email as if asked for."""
+        text = tracker.latest_message.get("text") or ""
+        if (tracker.get_slot("requested_slot") != "handoff_accepted" or text.startswith("/")
+                or not ADDRESS_TOKEN.search(text)):
+            return {}
+        _, identity = channel_identity(tracker)
+        return {"handoff_accepted": True, **({} if identity else {"handoff_email": text})}
+
     def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("handoff_confirmed") is False:
@@ -305,23 +318,24 @@ class ActionFinishHandoff(Action):
             logger.exception("Could not record a hand-off for %s.", tracker.sender_id)
             say(dispatcher, "failed")
             return
-        sent = [await asyncio.to_thread(box.deliver, row_id) for row_id in ids]
-        box.start_worker()  # retries what failed, in the background
-        if all(sent):
+        if await _first_try(box, ids):
             # "Anything else?" only when no interrupted dialog asks its question next.
             say(dispatcher, "sent_go_on" if go_on else "sent", contact=contact)
         else:
             say(dispatcher, "recorded", contact=contact)
 
 
-def _start_worker_at_boot() -> None:
-    """Hand-offs left pending by a restart are sent without waiting for a new one."""
-    if not handoff_outbox.transports():
-        return
-    try:
-        outbox().start_worker()
-    except Exception:  # noqa: BLE001 - the action server must start anyway
-        logger.exception("The hand-off outbox is not reachable; hand-offs will retry.")
-
-
-_start_worker_at_boot()
+async def _first_try(box: handoff_outbox.Outbox, ids: List[int]) -> bool:
+    """Whether the worker sent every row at its first try (False when one failed, or
+    when no worker tried within FIRST_TRY_WAIT_SECONDS: it is recorded and will be sent)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FIRST_TRY_WAIT_SECONDS
+    while True:
+        try:
+            sent = await asyncio.to_thread(box.outcome, ids)
+        except Exception:  # noqa: BLE001 - recorded already; the worker sends it anyway
+            logger.exception("Could not read the hand-off outbox.")
+            return False
+        if sent is not None or loop.time() > deadline:
+            return bool(sent)
+        await asyncio.sleep(FIRST_TRY_POLL_SECONDS)

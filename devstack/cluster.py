@@ -8,6 +8,8 @@ Starts, all on 127.0.0.1:
     (default 5011), sharing a PostgreSQL tracker store and a Redis lock store;
   * ACTION_REPLICAS action servers (default 2) on ACTION_BASE_PORT, +1, ...
     (default 5061);
+  * the hand-off worker (handoff/worker.py), sending what the action servers record
+    in the outbox in PostgreSQL;
   * nginx: CLUSTER_PORT (default 5005) balances the Rasa servers (round robin),
     ACTION_LB_PORT (default 5055) balances the action servers.
 PostgreSQL and Redis come from DB_* and REDIS_* (see config/endpoints.py);
@@ -212,6 +214,7 @@ class Cluster:
             for i, port in enumerate(self.action_ports):
                 self._spawn(f"actions-{i}", [str(BIN / "rasa"), "run", "actions",
                                              "--port", str(port)])
+            self._spawn("handoff-worker", [str(BIN / "python"), "-m", "handoff.worker"])
             for i in range(len(self.rasa_ports)):
                 self._spawn(f"rasa-{i}", self._rasa_args(self.rasa_ports[i]))
             for i, port in enumerate(self.action_ports):

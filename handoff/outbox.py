@@ -1,12 +1,16 @@
-"""Delivers hand-off requests to the training team (docs/handoff.md).
+"""The hand-off outbox (docs/handoff.md): hand-off requests the action server records, and
+their delivery to the training team by the worker process (handoff/worker.py).
 
-A hand-off is written to an outbox table in the tracker store's database, one row per
-transport (webhook, e-mail), and sent from there: at once by the action that records
-it, and by a background worker that retries failed sends with backoff and picks up
-rows left pending by a restart. A row is sent by whoever claims it with one atomic
-UPDATE (`... WHERE status = 'pending'`), so with several action servers on one database
-each row is sent once. Only a process that dies between sending and marking the row
-sent (a window of milliseconds) can cause a second send, after the claim expires.
+The action server writes one row per transport (webhook, e-mail) to the table
+`handoff_outbox` in the tracker store's database and sends nothing itself; the worker
+sends due rows, retries failed ones with backoff and picks up rows left behind by a
+process that died. A row is sent by whoever claims it with one atomic UPDATE
+(`... WHERE status = 'pending'`), so with several workers on one database each row is
+sent once. Only a process that dies between sending and marking the row sent (a window
+of milliseconds) can cause a second send, after the claim expires.
+
+Nothing here connects or starts anything at import: an Outbox opens its database on
+first use and creates the table then.
 
 Configuration, from the environment:
     HANDOFF_WEBHOOK_URL      POST of JSON {"text": ...}; 2xx is success
@@ -22,17 +26,18 @@ import json
 import logging
 import os
 import smtplib
-import threading
 import time
 import uuid
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import quote, urlsplit
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from urllib.parse import urlsplit
 
 import requests
 import sqlalchemy as sa
+
+from config import endpoints
 
 logger = logging.getLogger(__name__)
 # urllib3 logs each request's path at DEBUG, and a webhook's path is its secret token.
@@ -89,15 +94,16 @@ def transports(env: Mapping[str, str] = os.environ) -> List[str]:
     return found
 
 
-def database_url(env: Mapping[str, str] = os.environ) -> str:
+def database_url(env: Mapping[str, str] = os.environ) -> sa.engine.URL:
+    """HANDOFF_OUTBOX_DB, else the tracker store's PostgreSQL (DB_*), else SQLite."""
     if env.get("HANDOFF_OUTBOX_DB"):
-        return env["HANDOFF_OUTBOX_DB"]
-    if env.get("DB_HOST"):
-        password = env.get("DB_PASSWORD")
-        user = quote(env.get("DB_USER") or "postgres") + (f":{quote(password)}" if password else "")
-        return (f"postgresql+psycopg2://{user}@{env['DB_HOST']}:{env.get('DB_PORT') or 5432}/"
-                f"{env.get('DB_NAME') or 'rasa'}")
-    return "sqlite:///rasa_tracker.db"
+        return sa.engine.make_url(env["HANDOFF_OUTBOX_DB"])
+    pg = endpoints.postgres_settings(dict(env))
+    if pg:
+        return sa.engine.URL.create("postgresql+psycopg2", username=pg["user"],
+                                    password=env.get("DB_PASSWORD") or None, host=pg["host"],
+                                    port=pg["port"], database=pg["db"])
+    return sa.engine.make_url("sqlite:///rasa_tracker.db")
 
 
 # -- the two transports ---------------------------------------------------------
@@ -173,19 +179,36 @@ outbox_table = sa.Table(
 
 
 class Outbox:
-    def __init__(self, url: str, env: Mapping[str, str] = os.environ) -> None:
-        self.env = env
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    """The outbox table in one database. `clock` gives the time (tests move it on)."""
+
+    def __init__(self, url: Any, env: Mapping[str, str] = os.environ,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.env, self.clock = env, clock
+        url = sa.engine.make_url(url)
+        # SQLite: wait for another process's write rather than fail; PostgreSQL: fail fast.
+        connect_args = {"timeout": 30} if url.get_backend_name() == "sqlite" \
+            else {"connect_timeout": 5}
         self.engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        metadata.create_all(self.engine)
-        self._wake = threading.Event()
-        self._worker: Optional[threading.Thread] = None
+        self._table_ready = False
+
+    def _db(self) -> sa.engine.Engine:
+        """The engine, once the table exists (created by whichever process comes first)."""
+        if not self._table_ready:
+            try:
+                metadata.create_all(self.engine)
+            except sa.exc.DBAPIError:
+                # Another process created it at the same moment (PostgreSQL refuses the
+                # second CREATE TABLE); anything else fails again here.
+                if not sa.inspect(self.engine).has_table(outbox_table.name):
+                    raise
+            self._table_ready = True
+        return self.engine
 
     def add(self, content: Dict[str, Any], names: List[str]) -> List[int]:
         """Records one hand-off for each transport; returns the rows' ids."""
-        handoff_id, now = uuid.uuid4().hex, time.time()
+        handoff_id, now = uuid.uuid4().hex, self.clock()
         ids = []
-        with self.engine.begin() as db:
+        with self._db().begin() as db:
             for name in names:
                 result = db.execute(outbox_table.insert().values(
                     handoff_id=handoff_id, transport=name, content=json.dumps(content),
@@ -193,23 +216,27 @@ class Outbox:
                 ids.append(result.inserted_primary_key[0])
         return ids
 
+    @staticmethod
+    def _due(now: float) -> Any:
+        t = outbox_table.c
+        return sa.or_(sa.and_(t.status == "pending", t.next_try <= now),
+                      sa.and_(t.status == "sending", t.claimed_until < now))
+
     def _claim(self, row_id: int, now: float) -> bool:
         t = outbox_table.c
-        due = sa.or_(sa.and_(t.status == "pending", t.next_try <= now),
-                     sa.and_(t.status == "sending", t.claimed_until < now))
-        with self.engine.begin() as db:
-            result = db.execute(outbox_table.update().where(t.id == row_id).where(due).values(
+        with self._db().begin() as db:
+            result = db.execute(outbox_table.update().where(t.id == row_id)
+                                .where(self._due(now)).values(
                 status="sending", claimed_until=now + CLAIM_SECONDS, attempts=t.attempts + 1))
         return result.rowcount == 1
 
     def deliver(self, row_id: int) -> bool:
         """Claims and sends one row. True if it is sent (by this call or before)."""
-        now = time.time()
-        if not self._claim(row_id, now):
+        if not self._claim(row_id, self.clock()):
             return self.status(row_id) == "sent"
-        with self.engine.connect() as db:
-            row = db.execute(sa.select(outbox_table).where(outbox_table.c.id == row_id)).one()
         t = outbox_table.c
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(outbox_table).where(t.id == row_id)).one()
         try:
             SENDERS[row.transport](json.loads(row.content), self.env)
         except (SendError, KeyError) as e:
@@ -218,48 +245,39 @@ class Outbox:
                            row.handoff_id, row.transport, row.attempts, delay, e)
             with self.engine.begin() as db:
                 db.execute(outbox_table.update().where(t.id == row_id).values(
-                    status="pending", next_try=time.time() + delay, claimed_until=0.0,
+                    status="pending", next_try=self.clock() + delay, claimed_until=0.0,
                     last_error=str(e)))
             return False
         with self.engine.begin() as db:
             db.execute(outbox_table.update().where(t.id == row_id).values(
-                status="sent", sent_at=time.time(), last_error=None))
+                status="sent", sent_at=self.clock(), last_error=None))
         logger.info("Hand-off %s sent by %s.", row.handoff_id, row.transport)
         return True
 
     def deliver_due(self) -> int:
         """Sends every row that is due; returns how many were sent."""
-        t, now = outbox_table.c, time.time()
-        with self.engine.connect() as db:
-            ids = [r.id for r in db.execute(sa.select(t.id).where(sa.or_(
-                sa.and_(t.status == "pending", t.next_try <= now),
-                sa.and_(t.status == "sending", t.claimed_until < now)))).all()]
+        with self._db().connect() as db:
+            ids = [r.id for r in db.execute(
+                sa.select(outbox_table.c.id).where(self._due(self.clock()))
+                .order_by(outbox_table.c.id)).all()]
         return sum(self.deliver(row_id) for row_id in ids)
 
     def status(self, row_id: int) -> Optional[str]:
-        with self.engine.connect() as db:
+        with self._db().connect() as db:
             return db.execute(sa.select(outbox_table.c.status)
                               .where(outbox_table.c.id == row_id)).scalar()
 
+    def outcome(self, ids: Iterable[int]) -> Optional[bool]:
+        """True once every row is sent, False once one has failed a try, None while
+        the worker has not tried them all yet."""
+        t = outbox_table.c
+        with self._db().connect() as db:
+            rows = db.execute(sa.select(t.status, t.attempts).where(t.id.in_(list(ids)))).all()
+        if all(r.status == "sent" for r in rows):
+            return True
+        if any(r.status == "pending" and r.attempts > 0 for r in rows):
+            return False
+        return None
+
     def retry_seconds(self) -> float:
         return float(self.env.get("HANDOFF_RETRY_SECONDS") or 30)
-
-    def start_worker(self) -> None:
-        """Retries in the background, checking every few seconds (and at once on wake)."""
-        if self._worker is not None:
-            return
-        self._worker = threading.Thread(target=self._run, name="handoff-outbox", daemon=True)
-        self._worker.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        poll = min(self.retry_seconds(), 5.0)
-        while True:
-            try:
-                self.deliver_due()
-            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
-                logger.exception("The hand-off outbox worker failed; trying again shortly.")
-            self._wake.wait(poll)
-            self._wake.clear()

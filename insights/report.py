@@ -109,7 +109,8 @@ def build(engine: sa.engine.Engine, days: int, keep_texts: bool = True,
 
 def _unanswered(conn: sa.engine.Connection, since: str, keep_texts: bool):
     """The most frequent groups of unanswered messages, all such messages, all groups."""
-    count = sa.func.sum(UNANSWERED.c.count).label("n")
+    # PostgreSQL sums a bigint to a numeric (a Decimal in Python, which JSON refuses).
+    count = sa.cast(sa.func.sum(UNANSWERED.c.count), sa.BigInteger).label("n")
     if not keep_texts:  # counts by kind of reply only
         rows = conn.execute(sa.select(UNANSWERED.c.kind, count,
                                       sa.func.max(UNANSWERED.c.last_seen))

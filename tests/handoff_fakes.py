@@ -1,15 +1,17 @@
-"""A fake webhook and an SMTP sink on 127.0.0.1 for the hand-off tests."""
+"""A fake webhook, an SMTP sink on 127.0.0.1 and a clock for the hand-off tests."""
 import json
 import threading
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from devstack import free_port
+from handoff.outbox import outbox_table
 
 
 class FakeWebhook:
@@ -99,3 +101,30 @@ def handoff_env(webhook: FakeWebhook, sink: SmtpSink, db_url: str) -> Dict[str, 
             "HANDOFF_SMTP_PORT": str(sink.port), "HANDOFF_EMAIL_FROM": "assistant@acme.example",
             "HANDOFF_EMAIL_TO": "training@acme.example", "HANDOFF_OUTBOX_DB": db_url,
             "HANDOFF_RETRY_SECONDS": "1"}
+
+
+class Clock:
+    """The outbox's time, moved on by the test instead of waiting."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def outbox_rows(db_url: str, conversation_id: Optional[str] = None) -> List[Dict]:
+    """The outbox's rows (of one conversation), oldest first."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            if not sa.inspect(db).has_table(outbox_table.name):
+                return []
+            rows = [dict(r._mapping) for r in
+                    db.execute(sa.select(outbox_table).order_by(outbox_table.c.id))]
+    finally:
+        engine.dispose()
+    return [r for r in rows if conversation_id in (None, json.loads(r["content"])["conversation_id"])]

@@ -66,6 +66,37 @@ def test_no_at_the_email_question_cancels_without_a_complaint():
     assert validate_email("no", {"handoff_confirmed": False}) == (None, [])
 
 
+def answer_the_offer(text: str, channel: Dict = REST) -> Dict:
+    """The slots the form gets from `text` said to the offer ("Shall I?")."""
+    events = [user("human please", channel), {"event": "active_loop", "name": "handoff_form"},
+              {"event": "slot", "name": "requested_slot", "value": "handoff_accepted"},
+              user(text, channel, intent="nlu_fallback"), {"event": "action", "name": "handoff_form"}]
+    t = tracker(events, {"requested_slot": "handoff_accepted"}, text, intent="nlu_fallback")
+    dispatcher = CollectingDispatcher()
+    slot_events = asyncio.run(ValidateHandoffForm().run(dispatcher, t, DOMAIN))
+    slots = {e["name"]: e["value"] for e in slot_events if e["name"] != "requested_slot"}
+    return slots, [m["text"] for m in dispatcher.messages]
+
+
+def test_an_address_given_to_the_offer_is_a_yes_and_the_address(configured):
+    assert answer_the_offer("my email is bob@corp.example") == (
+        {"handoff_accepted": True, "handoff_email": "bob@corp.example"}, [])
+
+
+def test_a_broken_address_given_to_the_offer_is_a_yes_and_a_re_ask(configured):
+    assert answer_the_offer("reach me at bob@") == (
+        {"handoff_accepted": True, "handoff_email": None}, [handoff.wording()["invalid_email"]])
+
+
+def test_an_answer_to_the_offer_without_an_address_sets_nothing(configured):
+    assert answer_the_offer("what is a SPOC?") == ({}, [])
+
+
+def test_on_slack_an_address_given_to_the_offer_is_a_yes(configured):
+    assert answer_the_offer("my email is bob@corp.example", SLACK) == (
+        {"handoff_accepted": True}, [])
+
+
 def test_project_line_is_one_line_and_skip_is_an_answer():
     form, dispatcher = ValidateHandoffForm(), CollectingDispatcher()
     t = tracker([user("x")])

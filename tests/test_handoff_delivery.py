@@ -1,6 +1,7 @@
-"""Hand-off delivery (handoff/outbox.py): the outbox, the webhook and the
-e-mail, against a fake webhook and an SMTP sink on 127.0.0.1."""
+"""Hand-off delivery (handoff/outbox.py, handoff/worker.py): the outbox, the webhook and
+the e-mail, against a fake webhook and an SMTP sink on 127.0.0.1; the worker process."""
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import pytest
 
 from handoff import outbox as handoff_outbox
 from handoff.outbox import Outbox, configuration_problems, transports
-from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env
+from tests.handoff_fakes import Clock, FakeWebhook, SmtpSink, handoff_env, outbox_rows
 from devstack import ROOT
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
@@ -53,42 +54,119 @@ def test_both_transports_deliver_the_same_message_once(fakes, env):
 def test_webhook_down_is_retried_with_backoff_and_delivered_once(fakes, env):
     webhook, sink = fakes
     webhook.status = 503
-    box = Outbox(env["HANDOFF_OUTBOX_DB"], env)
+    clock = Clock()
+    box = Outbox(env["HANDOFF_OUTBOX_DB"], env, clock)
     (row,) = box.add(CONTENT, ["webhook"])
     assert box.deliver(row) is False and box.status(row) == "pending"
+    assert box.outcome([row]) is False  # what the action server tells the user
+    clock.advance(0.9)
     assert box.deliver_due() == 0  # not due before the backoff (1 s here)
     webhook.status = 200
-    time.sleep(1.2)
+    clock.advance(0.2)
     assert box.deliver_due() == 1
+    clock.advance(3600)
     assert box.deliver_due() == 0
-    assert len(webhook.wait(1)) == 1 and box.status(row) == "sent"
+    assert len(webhook.posts) == 1 and box.status(row) == "sent" and box.outcome([row]) is True
+
+
+def test_the_backoff_doubles_after_each_failure(fakes, env):
+    webhook, sink = fakes
+    webhook.status = 500
+    clock = Clock(start=0)
+    box = Outbox(env["HANDOFF_OUTBOX_DB"], env, clock)
+    box.add(CONTENT, ["webhook"])
+    tried_at = []
+    for tenth in range(76):  # 7.5 s, a worker's round every 0.1 s
+        clock.now = tenth / 10
+        box.deliver_due()
+        if outbox_rows(env["HANDOFF_OUTBOX_DB"])[0]["attempts"] > len(tried_at):
+            tried_at.append(clock.now)
+    assert tried_at == [0, 1, 3, 7]  # HANDOFF_RETRY_SECONDS=1, then 2, then 4
+    assert len(webhook.posts) == 0
 
 
 def test_smtp_refusal_is_retried(fakes, env):
     webhook, sink = fakes
     sink.refuse = True
-    box = Outbox(env["HANDOFF_OUTBOX_DB"], env)
+    clock = Clock()
+    box = Outbox(env["HANDOFF_OUTBOX_DB"], env, clock)
     (row,) = box.add(CONTENT, ["email"])
     assert box.deliver(row) is False
     sink.refuse = False
-    time.sleep(1.2)
-    assert box.deliver_due() == 1 and len(sink.wait(1)) == 1
+    clock.advance(1)
+    assert box.deliver_due() == 1 and len(sink.messages) == 1
 
 
-def test_a_restarted_process_sends_what_was_left_pending(fakes, env):
-    """The first process fails to send and goes away; a new one's worker sends once."""
+def test_a_claim_lost_with_its_process_is_taken_over_after_it_expires(fakes, env):
+    """A process claimed the row and died before sending: another sends it, once."""
     webhook, sink = fakes
-    webhook.status = 500
-    first = Outbox(env["HANDOFF_OUTBOX_DB"], env)
-    (row,) = first.add(CONTENT, ["webhook"])
-    assert first.deliver(row) is False
+    clock = Clock()
+    died, other = (Outbox(env["HANDOFF_OUTBOX_DB"], env, clock) for _ in range(2))
+    (row,) = died.add(CONTENT, ["webhook"])
+    assert died._claim(row, clock()) and died.status(row) == "sending"
+    assert other.deliver_due() == 0 and other.outcome([row]) is None  # claimed: not yet
+    clock.advance(handoff_outbox.CLAIM_SECONDS + 1)
+    assert other.deliver_due() == 1 and other.deliver_due() == 0
+    assert len(webhook.posts) == 1
+
+
+def worker_process(env, log):
+    """`python -m handoff.worker`, as make run, Compose and Kubernetes start it."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "handoff.worker"], cwd=ROOT,
+                                env={"PATH": "/usr/bin:/bin", **env}, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def test_the_worker_process_sends_what_was_left_pending_once_and_stops_on_sigterm(
+        fakes, env, tmp_path):
+    """A hand-off recorded whose first tries failed (its process went away): a worker
+    started afterwards sends each transport once; SIGTERM stops it cleanly."""
+    webhook, sink = fakes
+    webhook.status, sink.refuse = 500, True
+    first = Outbox(env["HANDOFF_OUTBOX_DB"], env, Clock(start=0))  # tried long ago
+    rows = first.add(CONTENT, ["webhook", "email"])
+    assert [first.deliver(row) for row in rows] == [False, False]
     first.engine.dispose()
-    webhook.status = 200
-    restarted = Outbox(env["HANDOFF_OUTBOX_DB"], env)
-    restarted.start_worker()
-    webhook.wait(1, timeout=15)
-    time.sleep(2.5)  # the worker keeps polling: still one
-    assert len(webhook.posts) == 1 and restarted.status(row) == "sent"
+    webhook.status, sink.refuse = 200, False
+    worker = worker_process(env, tmp_path / "worker.log")
+    try:
+        assert webhook.wait(1)[0]["text"] == CONTENT["webhook_text"]
+        assert sink.wait(1)[0]["Reply-To"] == "jane@acme.example"
+        # Marked sent (after the sends above): never claimed, so never sent, again.
+        wait_for(lambda: [r["status"] for r in outbox_rows(env["HANDOFF_OUTBOX_DB"])]
+                 == ["sent", "sent"], worker, tmp_path / "worker.log")
+        assert [r["attempts"] for r in outbox_rows(env["HANDOFF_OUTBOX_DB"])] == [2, 2]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert len(webhook.posts) == 1 and len(sink.messages) == 1
+    assert "Stopped." in (tmp_path / "worker.log").read_text()
+
+
+def test_the_worker_without_a_transport_waits_to_be_stopped(tmp_path):
+    """Nothing to send, but it keeps running (an exit would be restarted in a loop by
+    Compose and Kubernetes) until it is stopped."""
+    log = tmp_path / "worker.log"
+    worker = worker_process({}, log)
+    try:
+        wait_for(lambda: "nothing to send" in log.read_text(), worker, log)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+def wait_for(condition, proc, log, timeout: float = 30) -> None:
+    """Polls `condition()`; fails with the log if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"timed out:\n{log.read_text()}"
+        time.sleep(0.1)
 
 
 def _race(boxes):
@@ -111,7 +189,6 @@ def test_replicas_on_one_sqlite_database_send_each_row_once(fakes, env):
     for _ in range(5):
         boxes[0].add(CONTENT, ["webhook", "email"])
     _race(boxes)
-    time.sleep(0.5)
     assert len(webhook.posts) == 5 and len(sink.messages) == 5
 
 
@@ -136,7 +213,6 @@ def test_replicas_on_one_postgresql_database_send_each_row_once(fakes, env, post
     for _ in range(5):
         boxes[0].add(CONTENT, ["webhook", "email"])
     _race(boxes)
-    time.sleep(0.5)
     assert len(webhook.posts) == 5 and len(sink.messages) == 5
     for box in boxes:
         box.engine.dispose()

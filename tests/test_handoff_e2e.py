@@ -1,7 +1,9 @@
-"""The hand-off end to end, offline: the trained model and the action server, with a
-fake webhook and an SMTP sink on 127.0.0.1, over REST (the web page's channel), Slack
-and Teams (their fakes from the channel tests)."""
+"""The hand-off end to end, offline: the trained model, the action server and the
+hand-off worker (handoff/worker.py), with a fake webhook and an SMTP sink on 127.0.0.1,
+over REST (the web page's channel), Slack and Teams (their fakes from the channel tests).
+Waits are for something to happen (a reply, a post, a row marked sent), never for time."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,16 +15,17 @@ from actions.handoff import wording
 from tests import test_channel_slack as slack_fakes
 from tests import test_channel_teams as teams_fakes
 from tests.dialog import Dialog
-from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env
-from devstack import ROOT, RasaStack, free_port
+from tests.handoff_fakes import FakeWebhook, SmtpSink, handoff_env, outbox_rows
+from devstack import ROOT, RasaStack, free_port, stop
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
 ARTIFACTS = ROOT / "artifacts" / "handoff"
-OFFER = "I can pass this conversation on to a person on the training team"
-SENT = "I've passed this on to the training team"
-RECORDED = "your request is recorded"
-CANCELLED = wording()["cancelled"]
+# The start of each message (data/handoff.yml), before its first {placeholder}.
+OFFER, ASK_EMAIL, INVALID_EMAIL, ASK_PROJECT, CONFIRM, SENT, RECORDED, CANCELLED = (
+    wording()[key].split("{")[0] for key in ("offer", "ask_email", "invalid_email",
+                                             "ask_project", "confirm", "sent", "recorded",
+                                             "cancelled"))
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +45,24 @@ def bot(tmp_path_factory):
     subprocess.run([sys.executable, str(ROOT / "config" / "credentials.py"),
                     "--base", str(work / "base.yml"), "--out", str(work / "channels.yml")],
                    env={"PATH": "/usr/bin:/bin", **channels}, check=True)
-    env = {**channels, **handoff_env(webhook, sink, f"sqlite:///{work / 'stack' / 'tracker.db'}")}
-    with RasaStack(work / "stack", credentials=(work / "channels.yml").read_text(),
-                   env=env) as stack:
-        stack.webhook_fake, stack.sink = webhook, sink
-        stack.slack = SimpleNamespace(webhook=stack.url + "/webhooks/slack/webhook", api=slack_api)
-        stack.teams = SimpleNamespace(webhook=stack.url + "/webhooks/botframework/webhook",
-                                      service_url=ms + "/teams/emea/", ms=microsoft)
-        yield stack
+    outbox_db = f"sqlite:///{work / 'stack' / 'tracker.db'}"
+    env = {**channels, **handoff_env(webhook, sink, outbox_db)}
+    (work / "stack").mkdir()
+    with open(work / "stack" / "worker.log", "ab") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "handoff.worker"], cwd=ROOT,
+                                  env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with RasaStack(work / "stack", credentials=(work / "channels.yml").read_text(),
+                       env=env) as stack:
+            stack.webhook_fake, stack.sink, stack.outbox_db = webhook, sink, outbox_db
+            stack.worker = worker
+            stack.slack = SimpleNamespace(webhook=stack.url + "/webhooks/slack/webhook",
+                                          api=slack_api)
+            stack.teams = SimpleNamespace(webhook=stack.url + "/webhooks/botframework/webhook",
+                                          service_url=ms + "/teams/emea/", ms=microsoft)
+            yield stack
+    finally:
+        stop(worker)
     webhook.close()
     sink.close()
     slack_api.server.shutdown()
@@ -66,18 +79,32 @@ def save(name: str, text: str) -> None:
     (ARTIFACTS / name).write_text(text)
 
 
+def wait_until(condition, timeout: float = 30) -> None:
+    """Polls `condition()` until it holds (a post arrived, a row is marked sent)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def statuses(bot, conversation: str) -> dict:
+    """transport -> status of the conversation's rows in the outbox."""
+    return {r["transport"]: r["status"] for r in outbox_rows(bot.outbox_db, conversation)}
+
+
 def test_web_flow_asks_validates_confirms_and_sends(bot):
     before = sent_count(bot)
     d = Dialog(bot, "web-handoff")
     assert "Small Private Online Course" in d.say("What is a SPOC?")
     reply = d.say("can the training team contact me?")
     assert OFFER in reply and "the e-mail address you give me" in reply
-    assert "e-mail address" in d.say("yes please")
+    assert ASK_EMAIL in d.say("yes please")
     reply = d.say("jane@")
-    assert "doesn't look like a complete e-mail address" in reply and "e-mail address" in d.last_message
-    assert "your project" in d.say("it's jane.doe@acme.example")
-    assert "jane.doe@acme.example" in d.say("Onboarding 300 new sales reps\nBcc: all@acme.example")
-    assert f"{SENT}; they will get back to you at jane.doe@acme.example" in d.say("yes")
+    assert INVALID_EMAIL in reply and ASK_EMAIL in d.last_message  # asked again
+    assert ASK_PROJECT in d.say("it's jane.doe@acme.example")
+    assert CONFIRM + "jane.doe@acme.example" in d.say(
+        "Onboarding 300 new sales reps\nBcc: all@acme.example")
+    assert f"{SENT}jane.doe@acme.example" in d.say("yes")
     assert "Small Private Online Course" in d.say("what is a SPOC?")  # the dialog goes on
     d.save(ARTIFACTS)
 
@@ -89,9 +116,20 @@ def test_web_flow_asks_validates_confirms_and_sends(bot):
         assert "- What is a SPOC?\n- can the training team contact me?" in text.replace("\r", "")
         assert "About the project: Onboarding 300 new sales reps Bcc: all@acme.example" in text
     assert mail["Reply-To"] == "jane.doe@acme.example" and mail["Bcc"] is None
+    # "Sent" is said once the worker marked both rows sent: they are never sent again.
+    assert statuses(bot, "web-handoff") == {"webhook": "sent", "email": "sent"}
     assert sent_count(bot) == (before[0] + 1, before[1] + 1)
     save("webhook.json", json.dumps(post, indent=2))
     save("email.eml", mail.as_string())
+
+
+def test_an_address_given_to_the_offer_is_a_yes(bot):
+    d = Dialog(bot, "web-offer-address")
+    assert OFFER in d.say("I'd rather talk to someone")
+    assert d.say("my email is bob@corp.example").startswith(ASK_PROJECT)
+    assert CONFIRM + "bob@corp.example" in d.say("skip")
+    assert CANCELLED in d.say("no")
+    assert outbox_rows(bot.outbox_db, "web-offer-address") == []
 
 
 def test_no_to_the_offer_or_the_summary_sends_nothing(bot):
@@ -105,7 +143,8 @@ def test_no_to_the_offer_or_the_summary_sends_nothing(bot):
     d.say("/deny")  # the Skip button
     assert CANCELLED in d.say("no")
     assert "Small Private Online Course" in d.say("What is a SPOC?")
-    time.sleep(2)
+    # Nothing recorded, so nothing the worker could send later.
+    assert outbox_rows(bot.outbox_db, "web-no") == []
     assert sent_count(bot) == before
 
 
@@ -147,99 +186,70 @@ def complete_flow(d: Dialog, address: str) -> str:
     return d.say("yes")
 
 
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_webhook_down_then_back_is_delivered_once(bot):
     before = sent_count(bot)
     bot.webhook_fake.status = 503
     try:
         assert RECORDED in complete_flow(Dialog(bot, "web-down"), "kim@acme.example")
         assert len(bot.sink.wait(before[1] + 1)) == before[1] + 1  # the e-mail went through
-        time.sleep(1.5)
+        assert statuses(bot, "web-down")["webhook"] == "pending"
         assert len(bot.webhook_fake.posts) == before[0]
     finally:
         bot.webhook_fake.status = 200
-    wait_until(lambda: len(bot.webhook_fake.posts) > before[0])
-    time.sleep(6)  # several more polls of the worker
+    # The worker retries after the backoff (1 s here) and marks the row sent.
+    assert "kim@acme.example" in bot.webhook_fake.wait(before[0] + 1)[-1]["text"]
+    wait_until(lambda: statuses(bot, "web-down") == {"webhook": "sent", "email": "sent"})
     assert sent_count(bot) == (before[0] + 1, before[1] + 1)
-    assert "kim@acme.example" in bot.webhook_fake.posts[-1]["text"]
 
 
-def test_pending_hand_off_survives_a_restart_and_is_sent_once(bot):
-    before = sent_count(bot)
-    bot.webhook_fake.status = 503
-    bot.sink.refuse = True
-    try:
-        assert RECORDED in complete_flow(Dialog(bot, "web-restart"), "lee@acme.example")
-        bot.stop_rasa()
-        bot.stop_actions()
-    finally:
-        bot.webhook_fake.status = 200
-        bot.sink.refuse = False
-    time.sleep(2)
-    assert sent_count(bot) == before  # nobody left to send it
-    bot.start_actions()
-    bot.start_rasa()
-    wait_until(lambda: sent_count(bot) == (before[0] + 1, before[1] + 1))
-    time.sleep(6)
-    assert sent_count(bot) == (before[0] + 1, before[1] + 1)
-    assert "lee@acme.example" in bot.sink.messages[-1]["Reply-To"]
-
-
-def slack_say(bot, text: str, n: int) -> str:
-    user, channel = "U0AB12CD", "D0HANDOFF"
-    response = slack_fakes.post_event(bot.slack, slack_fakes.event(text, user, channel))
+def slack_say(bot, text: str, expect: str) -> str:
+    """Says `text` to the bot in a Slack DM; its replies since, once one holds `expect`
+    (Slack gets its replies after the webhook answered)."""
+    channel = "D0HANDOFF"
+    n = len(bot.slack.api.posts(channel))
+    response = slack_fakes.post_event(bot.slack, slack_fakes.event(text, "U0AB12CD", channel))
     assert response.status_code == 200
-    bot.slack.api.wait(channel, n)
-    time.sleep(0.5)
-    return "\n".join(p.get("text", "") for p in bot.slack.api.posts(channel)[n - 1:])
+    replies = lambda: "\n".join(p.get("text", "") for p in bot.slack.api.posts(channel)[n:])  # noqa: E731
+    wait_until(lambda: expect in replies())
+    return replies()
 
 
 def test_slack_uses_the_users_identity_and_asks_no_address(bot):
     before = sent_count(bot)
-    reply = slack_say(bot, "I'd rather talk to someone", 1)
-    assert OFFER in reply and "your Slack user id" in reply
-    posts = len(bot.slack.api.posts("D0HANDOFF"))
-    reply = slack_say(bot, "yes", posts + 1)
-    assert "your project" in reply and "e-mail" not in reply
-    posts = len(bot.slack.api.posts("D0HANDOFF"))
-    assert "Slack user U0AB12CD" in slack_say(bot, "Compliance training for 40 engineers", posts + 1)
-    posts = len(bot.slack.api.posts("D0HANDOFF"))
-    assert SENT in slack_say(bot, "yes", posts + 1)
+    assert "your Slack user id" in slack_say(bot, "I'd rather talk to someone", OFFER)
+    assert ASK_EMAIL not in slack_say(bot, "yes", ASK_PROJECT)
+    slack_say(bot, "Compliance training for 40 engineers", CONFIRM + "Slack user U0AB12CD")
+    slack_say(bot, "yes", SENT)
     text = bot.webhook_fake.wait(before[0] + 1)[-1]["text"]
     assert "Contact: Slack user U0AB12CD" in text and "Channel: Slack" in text
     assert "About the project: Compliance training for 40 engineers" in text
     assert bot.sink.wait(before[1] + 1)[-1]["Reply-To"] is None
 
 
-def teams_say(bot, text: str, conversation: str, n: int) -> str:
+def teams_say(bot, text: str, conversation: str, expect: str) -> str:
+    """As slack_say, in Teams."""
+    n = len(bot.teams.ms.replies(conversation))
     act = teams_fakes.activity(bot.teams, text, conversation)
     assert teams_fakes.send(bot.teams, act).status_code == 200
-    bot.teams.ms.wait(conversation, n)
-    time.sleep(0.5)
-    texts = []
-    for r in bot.teams.ms.replies(conversation)[n - 1:]:
-        activity = r["activity"]
-        texts.append(activity.get("text") or "")
-        texts += [a["content"].get("text", "") for a in activity.get("attachments", [])]
-    return "\n".join(texts)
+
+    def replies() -> str:
+        texts = []
+        for r in bot.teams.ms.replies(conversation)[n:]:
+            activity = r["activity"]
+            texts.append(activity.get("text") or "")
+            texts += [a["content"].get("text", "") for a in activity.get("attachments", [])]
+        return "\n".join(texts)
+    wait_until(lambda: expect in replies())
+    return replies()
 
 
 def test_teams_uses_the_users_name_and_aad_id(bot):
     before = sent_count(bot)
     conv = "a:teams-handoff"
-    assert "your Teams name" in teams_say(bot, "human please", conv, 1)
-    n = len(bot.teams.ms.replies(conv))
-    assert "your project" in teams_say(bot, "yes", conv, n + 1)
-    n = len(bot.teams.ms.replies(conv))
-    assert "Alice (Teams, AAD object id aad-alice)" in teams_say(bot, "skip", conv, n + 1)
-    n = len(bot.teams.ms.replies(conv))
-    assert SENT in teams_say(bot, "yes", conv, n + 1)
+    assert "your Teams name" in teams_say(bot, "human please", conv, OFFER)
+    teams_say(bot, "yes", conv, ASK_PROJECT)
+    teams_say(bot, "skip", conv, CONFIRM + "Alice (Teams, AAD object id aad-alice)")
+    teams_say(bot, "yes", conv, SENT)
     text = bot.webhook_fake.wait(before[0] + 1)[-1]["text"]
     assert "Contact: Alice (Teams, AAD object id aad-alice)" in text
     assert "Channel: Microsoft Teams" in text

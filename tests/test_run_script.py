@@ -1,6 +1,7 @@
 """scripts/run (`make run`, `make shell`) and the other launchers: closing the terminal
-(SIGHUP) stops every server the script started, and CORS_ORIGINS="*" is refused, by one
-check (config/endpoints.py `cors_origins`) that every launcher uses."""
+(SIGHUP) stops every server the script started, the hand-off worker included; a second
+`make run` refuses at once; CORS_ORIGINS="*" is refused, by one check
+(config/endpoints.py `cors_origins`) that every launcher uses."""
 import os
 import pty
 import signal
@@ -20,6 +21,18 @@ from devstack.cluster import Cluster
 def listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def session_processes(sid: int) -> str:
+    """The processes of the launcher's session (its servers), one per line."""
+    return subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(sid)],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def run_again(env: dict) -> subprocess.CompletedProcess:
+    """A second `scripts/run`; it must answer at once, before starting anything."""
+    return subprocess.run([str(ROOT / "scripts" / "run")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=20)
 
 
 def hangup_as_in_a_terminal() -> None:
@@ -68,6 +81,14 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         time.sleep(2)
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         assert all(listening(p) for p in ports)
+        assert "-m handoff.worker" in session_processes(proc.pid)
+        if mode == "run":
+            second = run_again(env)
+            assert second.returncode == 1 and second.stdout == ""
+            for port in ports:
+                assert f"port {port} on 127.0.0.1" in second.stderr, second.stderr
+            assert "Another `make run` may be running" in second.stderr
+            assert proc.poll() is None and all(listening(p) for p in ports)  # untouched
         proc.send_signal(signal.SIGHUP)
         try:
             proc.wait(timeout=60)
@@ -80,6 +101,9 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         while any(listening(p) for p in ports) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not [p for p in ports if listening(p)], log.read_text(errors="replace")[-3000:]
+        while session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert session_processes(proc.pid) == "", "left running after SIGHUP"
     finally:
         # Whatever the outcome, nothing of it stays (a failed run would leave servers).
         try:
@@ -89,6 +113,26 @@ def test_closing_the_terminal_stops_every_server(mode, tmp_path):
         proc.wait()
         os.close(terminal)
         os.close(main)
+
+
+def test_a_second_run_refuses_at_once_naming_the_taken_port():
+    """What a second `make run` meets: the first one's port. It says which and why, and
+    starts nothing (before, it said "ready" while its own servers died)."""
+    rasa, web, actions = unique_ports(3)
+    env = {**os.environ, "RASA_PORT": str(rasa), "WEB_PORT": str(web),
+           "ACTION_PORT": str(actions)}
+    with socket.socket() as first:
+        first.bind(("127.0.0.1", rasa))
+        first.listen()
+        started = time.monotonic()
+        done = run_again(env)
+    assert time.monotonic() - started < 10
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"scripts/run: port {rasa} on 127.0.0.1, for Rasa (RASA_PORT), is already in use.",
+        "Another `make run` may be running: stop it (Ctrl-C in its terminal), or set the "
+        "port variables named above to free ports."]
+    assert not listening(actions) and not listening(web)
 
 
 def test_make_endpoints_refuses_any_origin(monkeypatch, tmp_path, capsys):

@@ -2,7 +2,8 @@
 # Container entry point (deploy/Dockerfile).
 #   rasa      (default) the Rasa server on 0.0.0.0:${RASA_PORT:-5005}
 #   actions   the action server on 0.0.0.0:${ACTION_PORT:-5055}
-#   web       the chat page (web/server.py) on 0.0.0.0:${WEB_PORT:-8080}
+#   worker    the hand-off worker (handoff/worker.py): sends what the action servers record
+#   web       the chat page and the insights on 0.0.0.0:${WEB_PORT:-8080}
 #   anything else is run as a command
 # Same environment variables as scripts/run (docs/production.md). Secrets stay in
 # the environment: the generated files only hold ${VAR} references.
@@ -29,7 +30,13 @@ case "${1:-rasa}" in
   actions)
     exec rasa run actions --port "${ACTION_PORT:-5055}"
     ;;
+  worker)
+    exec python -m handoff.worker
+    ;;
   web)
+    # The insights read the tracker store Rasa writes: the same endpoints file, from DB_*.
+    python -m config.endpoints --out "$CONFIG_DIR/endpoints.yml"
+    export INSIGHTS_ENDPOINTS=${INSIGHTS_ENDPOINTS:-$CONFIG_DIR/endpoints.yml}
     exec python web/server.py --host 0.0.0.0 --port "${WEB_PORT:-8080}"
     ;;
   *)
