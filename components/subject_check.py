@@ -28,7 +28,6 @@ dialog (its audience, size or goal, read with the dialog's own phrases from
 data/form_answers.yml), it becomes `request_recommendation`, and the dialog starts from
 what it said.
 """
-import difflib
 import re
 from typing import Any, Dict, List, Optional, Set, Text
 
@@ -45,6 +44,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant import dialog_answers
+from assistant.typos import closest
 
 VOCABULARY_FILE = "vocabulary.json"
 SUBJECT_VOCABULARY_FILE = "subject_vocabulary.json"
@@ -77,8 +77,6 @@ TOPIC_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size"
                  "ask_content", "ask_duration", "ask_rewards", "ask_cost", "ask_history",
                  "ask_pronunciation", "ask_coexist", "compare_formats", "inform_format",
                  "ask_not_covered", "request_recommendation"}
-# A word this close to a known one (difflib ratio) is taken as a typo of it.
-TYPO_SIMILARITY = 0.8
 
 
 def _words(message: Message) -> List[Text]:
@@ -99,7 +97,6 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         self._resource = resource
         self.vocabulary = vocabulary or set()
         self.subject_vocabulary = subject_vocabulary or set()
-        self._sorted_subject = sorted(self.subject_vocabulary)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -196,13 +193,9 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         return any(not self._known_in_subject(word) for word in words)
 
     def _known_in_subject(self, word: Text) -> bool:
-        if word in self.subject_vocabulary or len(word) <= 2:
+        if len(word) <= 2:
             return True
-        swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
-        if any(swapped in self.subject_vocabulary for swapped in swaps):
-            return True  # "dose" for "does"
-        return bool(difflib.get_close_matches(word, self._sorted_subject, n=1,
-                                              cutoff=TYPO_SIMILARITY))
+        return closest(word, self.subject_vocabulary) is not None
 
     def _is_unknown(self, message: Message) -> bool:
         text = message.get(TEXT) or ""
