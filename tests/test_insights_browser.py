@@ -1,5 +1,5 @@
 """The insights page in Debian's Chromium, on the tracker store of a real Rasa stack that
-held conversations over REST (devstack/stack.py starts it, web/server.py reads its store)."""
+held conversations over REST (devstack/stack.py starts it, web/app.py reads its store)."""
 import pytest
 import requests
 from playwright.sync_api import expect

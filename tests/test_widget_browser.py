@@ -30,11 +30,11 @@ expect.set_options(timeout=10_000)
 
 @contextmanager
 def web_server(rasa_url: str, workdir: Path, port: int = 0, embedders=()):
-    """web/server.py on a free port (or `port`), telling the page that Rasa is at rasa_url;
+    """web/app.py on a free port (or `port`), telling the page that Rasa is at rasa_url;
     `embedders` are other origins allowed to import the widget."""
     port = port or free_port()
     origin = f"http://127.0.0.1:{port}"
-    with serving([sys.executable, str(ROOT / "web" / "server.py"), "--port", str(port)],
+    with serving([sys.executable, str(ROOT / "web" / "app.py"), "--port", str(port)],
                  origin + "/", workdir / f"web-{port}.log",
                  env={**os.environ, "RASA_URL": rasa_url,
                       "CORS_ORIGINS": " ".join([origin, *embedders])}):
@@ -134,8 +134,8 @@ def test_page_loads_everything_from_the_project(site):
     assert "script-src 'self'" in html.headers["Content-Security-Policy"]
     bundle = requests.get(site + "/vendor/deep-chat.js", timeout=5)
     assert bundle.ok and "customElements.define(\"deep-chat\"" in bundle.text
-    assert requests.get(site + "/server.py", timeout=5).status_code == 404
-    assert requests.get(site + "/vendor/../web/server.py", timeout=5).status_code == 404
+    assert requests.get(site + "/app.py", timeout=5).status_code == 404
+    assert requests.get(site + "/vendor/../web/app.py", timeout=5).status_code == 404
     # Only the allowed origin may import the widget from another page.
     assert requests.get(site + "/widget.js", headers={"Origin": site}, timeout=5) \
         .headers.get("Access-Control-Allow-Origin") == site

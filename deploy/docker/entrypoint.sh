@@ -2,7 +2,7 @@
 # Container entry point (deploy/Dockerfile).
 #   rasa      (default) the Rasa server on 0.0.0.0:${RASA_PORT:-5005}
 #   actions   the action server on 0.0.0.0:${ACTION_PORT:-5055}
-#   web       the chat page (web/server.py) on 0.0.0.0:${WEB_PORT:-8080}
+#   web       the chat page (web/app.py) on 0.0.0.0:${WEB_PORT:-8080}
 #   anything else is run as a command
 # Same environment variables as scripts/run (docs/production.md). Secrets stay in
 # the environment: the generated files only hold ${VAR} references.
@@ -30,7 +30,7 @@ case "${1:-rasa}" in
     exec rasa run actions --port "${ACTION_PORT:-5055}"
     ;;
   web)
-    exec python web/server.py --host 0.0.0.0 --port "${WEB_PORT:-8080}"
+    exec python web/app.py --host 0.0.0.0 --port "${WEB_PORT:-8080}"
     ;;
   *)
     exec "$@"
