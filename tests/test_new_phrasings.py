@@ -82,4 +82,5 @@ def test_class7_asking_for_a_person(bot, saved):
     saved(dialog)
     reply = dialog.say("is there a person I could chat with instead?")
     assert response("utter_iamabot") not in reply and not reply.startswith(DECLINED)
-    assert within(handoff("unavailable"), reply)  # the hand-off intent
+    # The hand-off intent; no way of sending is configured here (HANDOFF_CONTACT or not).
+    assert within(handoff("unavailable"), reply) or within(handoff("no_contact"), reply)

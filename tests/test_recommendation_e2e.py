@@ -161,7 +161,9 @@ def test_class6_a_comparison_with_a_need_compares_then_starts_from_it(bot):
 
 def test_class7_asking_for_a_person_is_understood(bot):
     dialog = Dialog(bot, "class7-person")
-    assert within(handoff("unavailable"), dialog.say("could I speak with a real person?"))
+    reply = dialog.say("could I speak with a real person?")
+    # No way of sending is configured here: the reply with or without HANDOFF_CONTACT.
+    assert within(handoff("unavailable"), reply) or within(handoff("no_contact"), reply)
 
 
 def test_the_theme_is_asked_only_when_it_can_change_the_format(bot):

@@ -64,7 +64,7 @@ def recommendation(*path: str) -> Any:
 
 
 def _pattern(template: str) -> str:
-    parts = re.split(r"\{\w+\}", " ".join(template.split()))
+    parts = re.split(r"\{[^{}]*\}", " ".join(template.split()))
     return ".+?".join(re.escape(part) for part in parts)
 
 
