@@ -243,6 +243,9 @@ def create_app(env: Mapping[str, str] = os.environ) -> Sanic:
             logger.exception("insights: the tracker store could not be read")
             return unavailable(as_page, "The tracker store could not be read; the server's "
                                         "log says why. Try again in a minute.")
+        except Exception:  # noqa: BLE001 - a clear answer rather than Sanic's error page
+            logger.exception("insights: the request failed")
+            return error(500, "The insights failed; the server's log says why.")
         return answer(data, days)
 
     @app.route("/insights", methods=["GET", "HEAD"])
