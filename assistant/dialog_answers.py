@@ -5,13 +5,13 @@ Matching is case-insensitive on whole words; when phrases of several values appe
 the longest phrase wins ("public sector employees" is about employees, "no
 face-to-face" is a no), and on equal length the one written first in the file.
 """
-import difflib
 import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 from assistant import content
 from assistant.learner_count import parse_learner_count, people_count
+from assistant.typos import closest
 
 CHOICE_SLOTS = ("audience", "goal", "theme")
 YES_NO_SLOTS = ("coaching", "face_to_face", "own_resources", "exchanges", "open_to_all")
@@ -48,18 +48,13 @@ def _normalise(text: str) -> str:
     return re.sub(r"[a-z]{5,}", lambda m: _spelling(m.group(0)), text)
 
 
-# A word of five letters or more this close (difflib ratio) to a word of the phrases is
+# A word of five letters or more close to a word of the phrases (assistant/typos.py) is
 # read as that word: "genral public", "knowlege", "emplyees".
-TYPO_SIMILARITY = 0.85
 
 
 @lru_cache(maxsize=4096)  # _normalise runs once per slot read: look each word up once
 def _spelling(word: str) -> str:
-    words = _phrase_words()
-    if word in words:
-        return word
-    close = difflib.get_close_matches(word, words, n=1, cutoff=TYPO_SIMILARITY)
-    return close[0] if close else word
+    return closest(word, _phrase_words()) or word
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,6 @@ said (possibly 0, negative or huge); ``validate_learner_count`` judges it.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from functools import lru_cache
 from typing import List, Optional, Tuple, Union
 
 from text_to_num import alpha2digit
+from assistant.typos import closest
 
 MIN_LEARNERS = 1
 MAX_LEARNERS = 10_000_000
@@ -150,11 +150,10 @@ def _to_int(number: float) -> Tuple[int, bool]:
 
 
 # Number words a typo may hide ("a few thousnd", "hundret"): a word of six letters or
-# more this close to one of them (difflib ratio) is read as it.
+# more close to one of them (assistant/typos.py) is read as it.
 NUMBER_WORDS = ("thousand", "thousands", "hundred", "hundreds", "million", "millions",
                 "dozen", "dozens", "several", "couple", "twenty", "thirty", "forty", "fifty",
                 "sixty", "seventy", "eighty", "ninety", "fifteen", "twelve", "eleven")
-TYPO_SIMILARITY = 0.85
 
 
 def _fix_number_typos(s: str) -> str:
@@ -162,8 +161,7 @@ def _fix_number_typos(s: str) -> str:
         word = match.group(0)
         if len(word) < 6 or word in NUMBER_WORDS:
             return word
-        close = difflib.get_close_matches(word, NUMBER_WORDS, n=1, cutoff=TYPO_SIMILARITY)
-        return close[0] if close else word
+        return closest(word, NUMBER_WORDS) or word
     return re.sub(r"[a-z]+", fix, s)
 
 

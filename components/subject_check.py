@@ -28,7 +28,6 @@ states an intention ("we want", "thinking about") or an answer of the recommenda
 `request_recommendation`, and the dialog starts from what it said. Needs told in other words are the classifier's to learn
 (data/nlu/needs.yml).
 """
-import difflib
 import re
 from typing import Any, Dict, List, Optional, Set, Text
 
@@ -45,6 +44,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant.learner_count import people_count
+from assistant.typos import closest
 from components.answer_reader import ANSWERS
 
 
@@ -87,8 +87,6 @@ QUESTION_INTENTS = TOPIC_INTENTS - {RECOMMENDATION}
 # A learnt reading of the audience or the goal from this probability on counts as stated.
 STATED = 0.8
 NOT_ANSWERS = ("none", "unsure")
-# A word this close to a known one (difflib ratio) is taken as a typo of it.
-TYPO_SIMILARITY = 0.8
 
 
 def _words(message: Message) -> List[Text]:
@@ -109,7 +107,6 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         self._resource = resource
         self.vocabulary = vocabulary or set()
         self.subject_vocabulary = subject_vocabulary or set()
-        self._sorted_subject = sorted(self.subject_vocabulary)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -210,13 +207,9 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         return any(not self._known_in_subject(word) for word in words)
 
     def _known_in_subject(self, word: Text) -> bool:
-        if word in self.subject_vocabulary or len(word) <= 2:
+        if len(word) <= 2:
             return True
-        swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
-        if any(swapped in self.subject_vocabulary for swapped in swaps):
-            return True  # "dose" for "does"
-        return bool(difflib.get_close_matches(word, self._sorted_subject, n=1,
-                                              cutoff=TYPO_SIMILARITY))
+        return closest(word, self.subject_vocabulary) is not None
 
     def _is_unknown(self, message: Message) -> bool:
         text = message.get(TEXT) or ""

@@ -29,7 +29,7 @@ Action server:
     ACTION_ENDPOINT_URL  default: the action_endpoint of endpoints.yml
 Browsers:
     CORS_ORIGINS  space-separated web origins allowed to call Rasa; "*" is refused
-                  here (`cors_origins`, used by every launcher and web/server.py)
+                  here (`cors_origins`, used by every launcher and web/app.py)
 
 Secrets never reach the file: passwords are written as ${VAR} references that
 Rasa expands from its own environment when it reads the file.

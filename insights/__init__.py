@@ -5,6 +5,7 @@ what it recommended (docs/insights.md).
   summary.py   the summary tables kept in the tracker store's database, updated
                incrementally from the new rows of Rasa's `events` table
   report.py    the figures of a window of days, as a dict (/insights.json) and CSV
-  page.py      the page a training manager opens (HTML with server-side SVG charts)
-  web.py       the routes web/server.py serves, with their access rules
+  store.py     the tracker store opened on first use, its summary kept current
+  page.py      what the page shows (chart geometry, table cells) for its template,
+               web/templates/insights.html; web/app.py serves it
 """

@@ -67,9 +67,10 @@ UNANSWERED_ACTIONS = {
     "utter_out_of_scope": "off-subject",
     "utter_not_covered": "not in the article",
 }
-# action_answer_question's reply where the article is silent (domain.yml, utter_article_silent*);
-# tests/test_insights.py checks that the reply still contains it.
-SILENT_MARKER = "the article I learned from doesn't say"
+# action_answer_question's reply where the article is silent: the domain response it sends
+# (utter_article_silent or utter_article_silent_offer), as Rasa records it in the bot event's
+# metadata (json.dumps), whatever its wording.
+SILENT_RESPONSE = '"utter_action": "utter_article_silent'
 CANCEL_ACTION = "action_deactivate_loop"
 # The slots whose values the summary follows.
 SLOTS = ("format", "topic", "face_to_face", "requested_slot", "recommended_format")
@@ -243,7 +244,7 @@ _NEW_EVENTS = (
               EVENTS.c.intent_name, EVENTS.c.action_name,
               sa.case((_NEEDS_DATA, EVENTS.c.data), else_=None).label("data"),
               sa.case((sa.and_(EVENTS.c.type_name == "bot",
-                               EVENTS.c.data.like(f"%{SILENT_MARKER}%")), 1),
+                               EVENTS.c.data.like(f"%{SILENT_RESPONSE}%")), 1),
                       else_=0).label("silent"))
     .where(EVENTS.c.id > sa.bindparam("last_id")).order_by(EVENTS.c.id)
     .limit(sa.bindparam("batch")))

@@ -6,7 +6,7 @@
 1. Writes an SQLite tracker store (Rasa's `events` table) with N conversations spread
    over the last 30 days: questions, follow-ups, comparisons, guided dialogs (finished and
    stopped), fallbacks, off-subject and "the article doesn't say" replies, on all channels.
-2. Starts web/server.py on it, as `make run` does, and times the first summary (the
+2. Starts web/app.py on it, as `make run` does, and times the first summary (the
    server's background thread catches up on its own).
 3. Times /insights.json and /insights (median and worst of 5), then again after 1,000 new
    conversations arrive (each request first summarises the new events).
@@ -157,7 +157,7 @@ def main() -> None:
     env = {**os.environ, "INSIGHTS_ENDPOINTS": str(endpoints)}
     env.pop("INSIGHTS_TOKEN", None)
     log = open(folder / "web.log", "ab")
-    server = subprocess.Popen([sys.executable, str(ROOT / "web" / "server.py"), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, str(ROOT / "web" / "app.py"), "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Shared fixtures. Markers (registered in pyproject.toml):
 
-- `integration`: the test starts servers (Rasa, the action server, nginx, web/server.py,
+- `integration`: the test starts servers (Rasa, the action server, nginx, web/app.py,
   chromium) or needs the trained model, PostgreSQL or Redis. `make test-unit` runs the
   others (`-m "not integration"`, no server, no model, under a minute); `make test`
   runs all. Mark a whole module with `pytestmark = pytest.mark.integration`.

@@ -6,6 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerQuestion, ActionCompareFormats
+from tests.wording import answer, general, topic
 
 
 def tracker(intent: str, formats: List[str] = (), slots: Optional[Dict] = None) -> Tracker:
@@ -24,48 +25,49 @@ def run(action, t: Tracker):
 def test_two_bare_format_names_are_compared():
     messages, _ = run(ActionAnswerQuestion(), tracker("inform_format", ["spoc", "cooc"]))
     assert messages[0]["response"] == "utter_comparison"
-    assert "• SPOC" in messages[0]["lines"] and "• COOC" in messages[0]["lines"]
+    assert answer("spoc", "summary") in messages[0]["lines"]
+    assert answer("cooc", "summary") in messages[0]["lines"]
     assert messages[1]["response"] == "utter_after_comparison"
 
 
 def test_two_format_names_after_a_question_answer_that_question():
     messages, _ = run(ActionAnswerQuestion(),
                       tracker("inform_format", ["spoc", "cooc"], slots={"topic": "group_size"}))
-    assert "about fifteen learners per trainer" in messages[0]["text"]
+    assert messages[0]["text"] == answer("spoc", "group_size")
     assert len(messages) == 2
 
 
 def test_question_with_a_format_answers_and_remembers_it():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_group_size", ["spoc"]))
-    assert "about fifteen learners per trainer" in messages[0]["text"]
+    assert messages[0]["text"] == answer("spoc", "group_size")
     assert slots == {"topic": "group_size", "format": "spoc"}
 
 
 def test_follow_up_without_a_format_uses_the_previous_one():
     messages, _ = run(ActionAnswerQuestion(),
                       tracker("ask_group_size", slots={"format": "spoc", "topic": "definition"}))
-    assert "up to 50 learners" in messages[0]["text"]
+    assert messages[0]["text"] == answer("spoc", "group_size")
 
 
 def test_what_about_another_format_repeats_the_previous_topic():
     messages, slots = run(ActionAnswerQuestion(),
                           tracker("inform_format", ["cooc"], {"format": "mooc", "topic": "audience"}))
-    assert "private community" in messages[0]["text"]
+    assert messages[0]["text"] == answer("cooc", "audience")
     assert slots["format"] == "cooc" and slots["topic"] == "audience"
 
 
 def test_bare_format_with_no_previous_topic_gets_its_definition():
     messages, _ = run(ActionAnswerQuestion(), tracker("inform_format", ["spoc"]))
-    assert "Small Private Online Course" in messages[0]["text"]
+    assert messages[0]["text"] == answer("spoc", "definition")
 
 
 def test_question_about_two_formats_answers_both():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_duration", ["mooc", "spoc"]))
-    assert "several weeks" in messages[0]["text"]
+    assert messages[0]["text"] == answer("mooc", "duration")
     # Where the article is silent: the domain response that says so, filled in.
     assert messages[1]["response"] == "utter_article_silent_offer"
-    assert messages[1]["silent"] == "how long a SPOC lasts"
-    assert "who it's for" in messages[1]["offers"]
+    assert messages[1]["silent"] == topic("duration")["silent"].format(format="a SPOC")
+    assert topic("audience")["offer"] in messages[1]["offers"]
     assert slots["format"] == "spoc"
 
 
@@ -79,32 +81,32 @@ def test_no_format_known_asks_which_one_with_buttons():
 
 def test_history_needs_no_format_because_only_moocs_have_one():
     messages, _ = run(ActionAnswerQuestion(), tracker("ask_history"))
-    assert "10,000" in messages[0]["text"]
+    assert messages[0]["text"] == answer("mooc", "history")
 
 
 def test_combining_formats_is_a_general_answer():
     messages, slots = run(ActionAnswerQuestion(), tracker("ask_coexist", ["mooc"]))
-    assert "coexist in the same training plan" in messages[0]["text"]
+    assert messages[0]["text"] == general("coexist")
     assert slots == {}
 
 
 def test_unknown_entity_values_are_ignored():
     messages, _ = run(ActionAnswerQuestion(),
                       tracker("ask_definition", ["webinar"], {"format": "cooc"}))
-    assert "Corporate Online Open Course" in messages[0]["text"]
+    assert messages[0]["text"] == answer("cooc", "definition")
 
 
 @pytest.mark.parametrize("formats,present,absent", [
-    (["mooc", "spoc"], ["• MOOC", "• SPOC"], ["• COOC"]),
-    ([], ["• MOOC", "• COOC", "• SPOC"], []),
+    (["mooc", "spoc"], ["mooc", "spoc"], ["cooc"]),
+    ([], ["mooc", "cooc", "spoc"], []),
 ])
 def test_comparison(formats, present, absent):
     messages, _ = run(ActionCompareFormats(), tracker("compare_formats", formats))
     assert messages[0]["response"] == "utter_comparison"
     for p in present:
-        assert p in messages[0]["lines"]
+        assert answer(p, "summary") in messages[0]["lines"]
     for a in absent:
-        assert a not in messages[0]["lines"]
+        assert answer(a, "summary") not in messages[0]["lines"]
     assert messages[1]["response"] == "utter_after_comparison"
 
 

@@ -24,6 +24,7 @@ from devstack.stack import OPENING
 from devstack.cluster import Cluster, nginx_binary
 from devstack.stress_lock import stress, summary
 from tests import test_channel_slack as slack
+from tests import wording
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -137,8 +138,8 @@ def conversations(cluster):
 
 def test_dialog_is_coherent_across_replicas(conversations):
     said, replies = conversations["reference"]
-    assert "Massive Open Online Course" in replies[0]
-    assert "Who are the learners?" in replies[1]
+    assert wording.answer("mooc", "definition") in replies[0]
+    assert wording.question("audience") in replies[1]
     assert len(replies) >= 5, replies  # several questions answered
     assert not any(k in replies[-1] for k in ANSWERS), "the form did not finish"
     for name in ("alternating", "nginx"):
@@ -231,8 +232,8 @@ def test_a_slack_retry_reaching_the_other_replica_is_not_answered_twice(cluster)
 def test_nginx_routes_around_a_stopped_replica(cluster):
     cluster.stop("rasa-1")
     for i in range(4):
-        assert "Small Private Online Course" in texts(say(cluster.url, "cl-failover",
-                                                          "What is a SPOC?"))
+        assert wording.answer("spoc", "definition") in texts(say(cluster.url, "cl-failover",
+                                                                 "What is a SPOC?"))
 
 
 @pytest.fixture(scope="module")

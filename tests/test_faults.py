@@ -22,6 +22,7 @@ from channels import APOLOGY
 from devstack import BIN, ROOT, START_TIMEOUT, RasaStack, texts
 
 from config import endpoints as make_endpoints
+from tests.wording import answer, question
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -188,22 +189,22 @@ def test_database_down_at_start_up_is_reported_then_waited_for(stack, env):
     starter.join(timeout=START_TIMEOUT + 60)
     assert not starter.is_alive() and not failures, failures
     stack.started = True
-    assert "Small Private Online Course" in texts(stack.say("f-start", "What is a SPOC?"))
+    assert answer("spoc", "definition") in texts(stack.say("f-start", "What is a SPOC?"))
 
 
 def test_rasa_restarted_in_the_middle_of_the_form_resumes_it(stack, env):
     started(stack, env)
-    assert "Who are the learners?" in texts(stack.say("f-restart",
+    assert question("audience") in texts(stack.say("f-restart",
                                                       "which format should I choose?"))
-    assert "How many learners" in texts(stack.say("f-restart", "our employees"))
+    assert question("learners") in texts(stack.say("f-restart", "our employees"))
     stack.stop_rasa()
     stack.start_rasa()
-    assert "main goal" in texts(stack.say("f-restart", "about 200"))
+    assert question("goal") in texts(stack.say("f-restart", "about 200"))
 
 
 def test_action_server_down_gets_an_apology_then_the_form_goes_on(stack, env):
     started(stack, env)
-    assert "Who are the learners?" in texts(stack.say("f-actions",
+    assert question("audience") in texts(stack.say("f-actions",
                                                       "which format should I choose?"))
     stack.action_proc.kill()
     stack.action_proc.wait()
@@ -212,14 +213,14 @@ def test_action_server_down_gets_an_apology_then_the_form_goes_on(stack, env):
     assert [m.get("text") for m in r.json()] == [APOLOGY]
     stack.start_actions()
     reply = texts(stack.say("f-actions", "our employees"))
-    assert "How many learners" in reply, reply
+    assert question("learners") in reply, reply
 
 
 @pytest.mark.parametrize("service", ["pg", "redis"])
 def test_store_outage_gives_a_clear_error_and_loses_nothing(stack, env, service):
     started(stack, env)
     sender = f"f-outage-{service}"
-    assert "Who are the learners?" in texts(stack.say(sender, "which format should I choose?"))
+    assert question("audience") in texts(stack.say(sender, "which format should I choose?"))
     env[service].stop()
     try:
         for who in (sender, f"{sender}-new"):
@@ -229,7 +230,7 @@ def test_store_outage_gives_a_clear_error_and_loses_nothing(stack, env, service)
     finally:
         env[service].start()
     reply = texts(stack.say(sender, "our employees"))
-    assert "How many learners" in reply, reply
+    assert question("learners") in reply, reply
     assert user_texts(stack, sender) == ["which format should I choose?", "our employees"]
     assert stack.rasa_proc.poll() is None
 

@@ -1,6 +1,7 @@
 """The hand-off's Rasa side (actions/handoff.py): the e-mail question, what each
 channel is asked, the message the team receives, and the answer without a transport."""
 import asyncio
+import re
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
@@ -59,7 +60,7 @@ def test_a_bad_address_gets_a_clear_re_ask(text):
     address, messages = validate_email(text)
     assert address is None
     assert messages == [handoff.wording()["invalid_email"]]
-    assert "jane@acme.example" in messages[0]  # says what an address looks like
+    assert re.search(r"\w@\w+\.\w", messages[0])  # says what an address looks like
 
 
 def test_no_at_the_email_question_cancels_without_a_complaint():
@@ -170,7 +171,7 @@ def test_without_a_transport_the_user_is_told_whom_to_contact(monkeypatch):
     for var in ("HANDOFF_WEBHOOK_URL", "HANDOFF_SMTP_HOST"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HANDOFF_CONTACT", "training@acme.example")
-    assert "help you directly: training@acme.example." in finish()[0]
+    assert finish() == [handoff.wording()["unavailable"].format(contact="training@acme.example")]
     monkeypatch.delenv("HANDOFF_CONTACT")
     assert finish() == [handoff.wording()["no_contact"]]
 

@@ -1,4 +1,5 @@
 """The insights' figures (insights/), on a small hand-made tracker store with known counts."""
+import json
 import time
 import uuid
 from pathlib import Path
@@ -21,10 +22,11 @@ RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
                            .read_text(encoding="utf-8"))["responses"]
 
 
-def silent_reply(topic: str, fmt: str) -> str:
-    """The reply where the article is silent, as Rasa fills its domain response."""
+def silent_reply(topic: str, fmt: str):
+    """The reply where the article is silent, as Rasa fills its domain response; and the
+    response's name."""
     response, values = knowledge.silent(topic, fmt)
-    return RESPONSES[response][0]["text"].format(**values)
+    return RESPONSES[response][0]["text"].format(**values), response
 
 
 SILENT = silent_reply("cost", "spoc")
@@ -60,7 +62,7 @@ def hand_made_conversations():
     web.user("and how long does it last?", "ask_duration").action("action_answer_question")
     web.bot("It lasts ...").slot("topic", "duration").slot("format", "spoc").action("action_listen")
     web.user("What does a SPOC cost?", "ask_cost", ["spoc"]).action("action_answer_question")
-    web.bot(SILENT).slot("topic", "cost").slot("format", "spoc").action("action_listen")
+    web.bot(*SILENT).slot("topic", "cost").slot("format", "spoc").action("action_listen")
 
     rest = Conversation("rest-1", NOW - DAY, "rest")
     rest.user("asdf qwer", "nlu_fallback").reply("utter_default", "Sorry, I didn't get that.")
@@ -214,11 +216,12 @@ def test_no_sender_id_is_kept_or_shown(engine):
 
 
 def test_silent_answers_are_recognised():
-    """The marker the summary looks for is in every "the article doesn't say" reply."""
+    """Every "the article doesn't say" reply is sent by a response the summary looks for."""
     for fmt in knowledge.format_names():
         for topic, entry in knowledge.load().topics.items():
             if not entry.general:
-                assert summary.SILENT_MARKER in silent_reply(topic, fmt)
+                event = json.dumps({"metadata": {"utter_action": silent_reply(topic, fmt)[1]}})
+                assert summary.SILENT_RESPONSE in event
 
 
 def test_csv_tables(engine):

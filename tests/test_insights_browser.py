@@ -1,5 +1,5 @@
 """The insights page in Debian's Chromium, on the tracker store of a real Rasa stack that
-held conversations over REST (devstack/stack.py starts it, web/server.py reads its store)."""
+held conversations over REST (devstack/stack.py starts it, web/app.py reads its store)."""
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -8,6 +8,7 @@ from devstack import RasaStack, texts
 from tests.test_insights_web import web_server
 from devstack import SHOTS
 from devstack.browser import chromium
+from tests.wording import answer, opens, response
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -19,11 +20,11 @@ NOT_SAID = "What is the history of the SPOC?"  # the article is silent on it
 def stack_with_conversations(tmp_path_factory):
     with RasaStack(tmp_path_factory.mktemp("insights-browser")) as rasa:
         web_sender = "web-" + "ab12" * 8  # as the chat page names its conversations
-        assert "Small Private Online Course" in texts(rasa.say(web_sender, "What is a SPOC?"))
-        assert "didn't get that" in texts(rasa.say(web_sender, GIBBERISH))
-        assert "doesn't say" in texts(rasa.say(web_sender, NOT_SAID))
+        assert texts(rasa.say(web_sender, "What is a SPOC?")) == answer("spoc", "definition")
+        assert texts(rasa.say(web_sender, GIBBERISH)) == response("utter_default")
+        assert opens(response("utter_article_silent"), texts(rasa.say(web_sender, NOT_SAID)))
         rasa.say("api-client-1", "/request_recommendation")  # the guided dialog starts
-        assert "Massive Open Online Course" in texts(rasa.say("api-client-1", "What is a MOOC?"))
+        assert answer("mooc", "definition") in texts(rasa.say("api-client-1", "What is a MOOC?"))
         yield rasa
 
 

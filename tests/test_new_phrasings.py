@@ -3,9 +3,10 @@ in no training or evaluation file (docs/nlu.md shows these transcripts). Over RE
 import pytest
 
 from tests.dialog import Dialog, asked
+from tests.wording import form, handoff, response, within
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
-DECLINED = "Sorry, I can't help with that."
+DECLINED = response("utter_out_of_scope")
 
 
 def start(bot, name, *answers):
@@ -29,7 +30,7 @@ def test_class0_an_unreadable_count_does_not_crash(bot, saved):
     dialog = start(bot, "new-class0", "the sales team")
     saved(dialog)
     reply = dialog.say("hard to say at this point")
-    assert "went wrong" not in reply and "leave that one open" in reply
+    assert "went wrong" not in reply and form("messages", "left_open") in reply
     assert asked(reply) == ["goal"]
 
 
@@ -58,7 +59,7 @@ def test_class4_a_goal_outside_the_buttons(bot, saved):
     dialog = start(bot, "new-class4", "the sales team", "60")
     saved(dialog)
     reply = dialog.say("get them comfortable with our new software for tickets")
-    assert "Here is how they differ" not in reply and asked(reply) == ["coaching"]
+    assert not within(response("utter_comparison"), reply) and asked(reply) == ["coaching"]
 
 
 @pytest.mark.parametrize("question", ["how tall is Mount Kilimanjaro?",
@@ -73,12 +74,13 @@ def test_class6_a_comparison_with_a_need(bot, saved):
     dialog = Dialog(bot, "new-class6")
     saved(dialog)
     reply = dialog.say("COOC or SPOC, which suits onboarding 25 new sales reps?")
-    assert "Here is how they differ" in reply and asked(reply)
+    assert within(response("utter_comparison"), reply) and asked(reply)
 
 
 def test_class7_asking_for_a_person(bot, saved):
     dialog = Dialog(bot, "new-class7")
     saved(dialog)
     reply = dialog.say("is there a person I could chat with instead?")
-    assert "I'm a bot" not in reply and not reply.startswith(DECLINED)
-    assert "can't pass this conversation on" in reply  # the hand-off intent
+    assert response("utter_iamabot") not in reply and not reply.startswith(DECLINED)
+    # The hand-off intent; no way of sending is configured here (HANDOFF_CONTACT or not).
+    assert within(handoff("unavailable"), reply) or within(handoff("no_contact"), reply)

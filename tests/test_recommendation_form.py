@@ -11,11 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from assistant import dialog_answers
 from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
+from tests.wording import answer, form, question, recommendation, said
 
 RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
                            .read_text(encoding="utf-8"))["responses"]
 DOMAIN = {"forms": {"recommendation_form": {"required_slots": list(dialog_answers.FORM_SLOTS)}},
           "responses": RESPONSES}
+NOT_SURE = form("messages", "not_sure_button")
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -126,12 +128,13 @@ def test_yes_and_no_answer_the_pending_yes_no_question():
     assert slots["coaching"] is False
 
 
-@pytest.mark.parametrize("text,problem", [("0", "at least one"), ("-5", "negative"),
-                                          ("50 million", "too many")])
+@pytest.mark.parametrize("text,problem", [("0", "utter_learners_zero"),
+                                          ("-5", "utter_learners_negative"),
+                                          ("50 million", "utter_learners_too_large")])
 def test_bad_learner_counts_are_refused_with_the_reason(text, problem):
     slots, _ = validate(tracker(text, slots={"requested_slot": "learners"}))
     assert slots["learners"] is None and slots["misses"] == 1
-    assert problem in RESPONSES[slots["answer_problem"]][0]["text"]
+    assert slots["answer_problem"] == problem
 
 
 def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question():
@@ -139,7 +142,7 @@ def test_a_correction_changes_an_earlier_answer_and_keeps_the_pending_question()
         "actually it's 200 people",
         slots={"requested_slot": "goal", "audience": "public", "learners": 20.0}))
     assert slots["learners"] == 200 and slots["requested_slot"] == "goal"
-    assert "updated" in messages[0]["text"]
+    assert messages[0]["text"] == form("messages", "updated")
     assert "misses" not in slots and "goal" not in slots
 
 
@@ -173,12 +176,12 @@ def ask(slot: str, slots: Dict) -> dict:
 
 def test_questions_are_asked_with_buttons_then_hinted_with_not_sure():
     first = ask("audience", {})
-    assert first["text"] == "Who are the learners?" and len(first["buttons"]) == 4
+    assert first["text"] == question("audience") and len(first["buttons"]) == 4
     hinted = ask("audience", {"misses": 1})
-    assert hinted["text"].startswith("Sorry, I didn't catch")
-    assert [b["title"] for b in hinted["buttons"]][-1] == "Not sure" and len(hinted["buttons"]) == 5
+    assert hinted["text"] == form("hints", "audience")
+    assert [b["title"] for b in hinted["buttons"]][-1] == NOT_SURE and len(hinted["buttons"]) == 5
     refused = ask("learners", {"misses": 1, "answer_problem": "utter_learners_zero"})
-    assert refused["response"] == "utter_learners_zero" and refused["buttons"][-1]["title"] == "Not sure"
+    assert refused["response"] == "utter_learners_zero" and refused["buttons"][-1]["title"] == NOT_SURE
 
 
 def test_recommendation_names_the_format_and_is_remembered():
@@ -216,7 +219,7 @@ def test_unreadable_answers_never_crash_and_the_second_leaves_the_question_open(
     second, messages = validate(tracker(text, intent="nlu_fallback",
                                         slots={**slots, "misses": 1}))
     assert second["left_open"] == [slot] and second["misses"] == 0
-    assert "leave it open" in messages[0]["text"]
+    assert said(form("messages", "still_unreadable"), messages[0]["text"])
     assert second["requested_slot"] != slot
 
 
@@ -226,7 +229,7 @@ def test_not_sure_leaves_any_question_open_at_once(slot, text):
     slots = {**ALL_ANSWERED, slot: None, "requested_slot": slot}
     result, messages = validate(tracker(text, intent="deny", slots=slots))
     assert result["left_open"] == [slot] and result.get(slot) is None
-    assert messages[0]["text"] == "No problem, I'll leave that one open."
+    assert messages[0]["text"] == form("messages", "left_open")
 
 
 @pytest.mark.parametrize("slot,text,intent,expected", [
@@ -278,7 +281,7 @@ def test_an_answer_that_carries_a_question_is_taken_and_the_question_answered():
                 entities=[{"entity": "format", "value": "spoc", "start": 18, "end": 22}])
     result, messages = validate(t)
     assert result["coaching"] is True
-    assert messages[0]["text"].startswith("A SPOC")
+    assert messages[0]["text"] == answer("spoc", "definition")
 
 
 def test_an_answer_left_open_is_named_with_the_answer_that_would_change_the_choice():
@@ -288,7 +291,9 @@ def test_an_answer_left_open_is_named_with_the_answer_that_would_change_the_choi
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     text = dispatcher.messages[0]["text"]
     assert text.startswith("I recommend a SPOC")
-    assert "You didn't say how many learners to expect: with thousands of learners" in text
+    learners = form("open_answers", "learners")
+    assert form("messages", "open_answer_matters").format(
+        what=learners["what"], condition=learners["values"][5000], format="a MOOC") in text
 
 
 K_SLOTS = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
@@ -301,8 +306,7 @@ def test_the_recommendation_is_short_with_a_why_button():
     message = dispatcher.messages[0]
     assert message["text"].splitlines() == [
         "I recommend a SPOC (Small Private Online Course).",
-        "You want to solve job or productivity problems, and a SPOC is “a solution implemented "
-        "in order to identify and resolve sources of unproductivity in one or more services”.",
+        recommendation("reasons", "goal_productivity_spoc", "text"),
     ]
     assert message["buttons"][0] == {"title": "Why?", "payload": "/ask_why"}
 
@@ -314,7 +318,8 @@ def test_why_gives_the_reasons_notes_and_runner_up():
     lines = dispatcher.messages[0]["text"].splitlines()
     assert lines[0] == "Why the SPOC:"
     assert sum(line.startswith("- ") for line in lines) == 3
-    assert any(line.startswith("Note: You lack the resources") for line in lines)
+    assert any(said("Note: " + recommendation("tensions", "no_resources", "text"), line)
+               for line in lines)
     assert any(line.startswith("Runner-up: a MOOC, which would be the better choice")
                for line in lines)
     assert "(Small Private Online Course)" not in dispatcher.messages[0]["text"]
@@ -323,7 +328,7 @@ def test_why_gives_the_reasons_notes_and_runner_up():
 def test_why_before_any_recommendation_offers_one():
     dispatcher = CollectingDispatcher()
     ActionExplainRecommendation().run(dispatcher, tracker("why?", intent="ask_why"), DOMAIN)
-    assert "haven't recommended a format yet" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] == form("messages", "nothing_to_explain")
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_recommendation"
 
 
@@ -331,9 +336,10 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     dispatcher = CollectingDispatcher()
     slots = {"left_open": list(dialog_answers.FORM_SLOTS)}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
-    assert "can't pick one format" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] == form("messages", "nothing_to_go_on")
     comparison = dispatcher.messages[1]
-    assert comparison["response"] == "utter_comparison" and "• SPOC" in comparison["lines"]
+    assert comparison["response"] == "utter_comparison"
+    assert answer("spoc", "summary") in comparison["lines"]
     assert comparison["buttons"][0]["payload"] == "/start_over"
 
 
@@ -410,12 +416,13 @@ def test_an_answer_given_on_the_way_is_kept_even_when_not_asked():
 
 def test_the_new_questions_have_buttons_and_not_sure_once():
     first = ask("theme", {})
-    assert first["text"] == "What is the course about?"
-    assert [b["title"] for b in first["buttons"]][-1] == "Not sure"
+    assert first["text"] == question("theme")
+    assert [b["title"] for b in first["buttons"]][-1] == NOT_SURE
     hinted = ask("exchanges", {"misses": 1})
     titles = [b["title"] for b in hinted["buttons"]]
-    assert titles == ["Yes", "No", "Not sure"]
-    assert hinted["text"].startswith("Sorry, is that a yes or a no?")
+    assert titles == [b["title"] for b in form("questions", "exchanges", "buttons")]
+    assert titles.count(NOT_SURE) == 1
+    assert hinted["text"] == form("hints", "exchanges")
 
 
 def test_a_button_answers_the_theme():

@@ -2,6 +2,7 @@
 import pytest
 
 from devstack import texts
+from tests.wording import answer, response, said, topic
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -29,44 +30,48 @@ def test_questions_get_the_articles_facts(bot, question, facts):
 
 def test_article_silence_is_admitted(bot):
     reply = texts(bot.say("silent", "How much does a COOC cost?"))
-    assert "doesn't say how much a COOC costs" in reply
+    assert said(response("utter_article_silent_offer"), reply)
+    assert topic("cost")["silent"].format(format="a COOC") in reply
 
 
 def test_fixed_wording_comes_from_domain_responses_with_their_buttons(bot):
     """Custom actions utter domain responses: filled in, with the action's own buttons."""
     which = bot.say("which", "/ask_rewards")
-    assert which[0]["text"] == "Which format do you mean?"
+    assert which[0]["text"] == response("utter_which_format")
     assert [b["title"] for b in which[0]["buttons"]] == ["MOOC", "COOC", "SPOC"]
     compare = bot.say("which", "/compare_formats")
-    assert compare[0]["text"].startswith("Here is how they differ:\n• MOOC")
-    assert compare[1]["text"].endswith("Want me to recommend one?")
+    assert said(response("utter_comparison"), compare[0]["text"])
+    assert f"\n• {answer('mooc', 'summary')}" in compare[0]["text"]
+    assert compare[1]["text"] == response("utter_after_comparison")
     assert compare[1]["buttons"][0]["payload"] == "/request_recommendation"
     silent = texts(bot.say("which", "/ask_duration{\"format\":\"spoc\"}"))
-    assert silent.startswith("Sorry, the article I learned from doesn't say how long a SPOC lasts.")
-    assert "I can tell you what it is, its goals" in silent
+    assert said(response("utter_article_silent_offer"), silent)
+    assert topic("duration")["silent"].format(format="a SPOC") in silent
+    assert topic("definition")["offer"] in silent and topic("goals")["offer"] in silent
 
 
 def test_follow_up_keeps_the_format(bot):
-    assert "Small Private Online Course" in texts(bot.say("follow", "What is a SPOC?"))
-    assert "up to 50 learners" in texts(bot.say("follow", "and how many learners can it have?"))
+    assert texts(bot.say("follow", "What is a SPOC?")) == answer("spoc", "definition")
+    assert texts(bot.say("follow", "and how many learners can it have?")) == \
+        answer("spoc", "group_size")
 
 
 def test_what_about_keeps_the_topic(bot):
-    assert "open to everyone" in texts(bot.say("about", "Who is a MOOC for?"))
-    assert "private community" in texts(bot.say("about", "what about a COOC?"))
+    assert texts(bot.say("about", "Who is a MOOC for?")) == answer("mooc", "audience")
+    assert texts(bot.say("about", "what about a COOC?")) == answer("cooc", "audience")
 
 
 def test_comparison_of_all_three(bot):
     reply = texts(bot.say("compare", "COOC, MOOC, SPOC: what are the differences?"))
-    assert "• MOOC" in reply and "• COOC" in reply and "• SPOC" in reply
+    assert all(f"• {answer(f, 'summary')}" in reply for f in ("mooc", "cooc", "spoc"))
 
 
 def test_out_of_scope_is_declined_politely(bot):
     reply = texts(bot.say("oos", "What's the weather in London?"))
-    assert reply.startswith("Sorry, I can't help with that")
+    assert reply == response("utter_out_of_scope")
 
 
 def test_gibberish_gets_a_clarification(bot):
     replies = bot.say("gibberish", "xqzj vvkp blorf")
-    assert texts(replies).startswith("Sorry, I didn't get that")
+    assert texts(replies) == response("utter_default")
     assert replies[0]["buttons"]

@@ -147,7 +147,7 @@ def test_make_endpoints_refuses_any_origin(monkeypatch, tmp_path, capsys):
 
 @pytest.mark.parametrize("command", [
     [str(ROOT / "scripts" / "run")],
-    [sys.executable, str(ROOT / "web" / "server.py"), "--port", "1"],
+    [sys.executable, str(ROOT / "web" / "app.py"), "--port", "1"],
 ])
 def test_launchers_refuse_any_origin_before_starting(command):
     env = {**os.environ, "CORS_ORIGINS": "*"}

@@ -37,7 +37,7 @@ case "${1:-rasa}" in
     # The insights read the tracker store Rasa writes: the same endpoints file, from DB_*.
     python -m config.endpoints --out "$CONFIG_DIR/endpoints.yml"
     export INSIGHTS_ENDPOINTS=${INSIGHTS_ENDPOINTS:-$CONFIG_DIR/endpoints.yml}
-    exec python web/server.py --host 0.0.0.0 --port "${WEB_PORT:-8080}"
+    exec python web/app.py --host 0.0.0.0 --port "${WEB_PORT:-8080}"
     ;;
   *)
     exec "$@"
