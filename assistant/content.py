@@ -205,6 +205,7 @@ class Entry(Answer):
 class Criterion(Strict):
     """What an answer says about one format: it supports it or conflicts with it."""
     when: Dict[str, Any]
+    unless: Dict[str, Any] = {}  # ...but not when these answers are given
     supports: Optional[Text] = None
     conflicts: Optional[Text] = None
     sources: Sources
@@ -216,12 +217,13 @@ class Criterion(Strict):
         unknown = _placeholders(values.get("supports") or values["conflicts"]) - PLACEHOLDERS
         if unknown:
             raise ValueError(f"unknown placeholder(s) {sorted(unknown)}")
-        for slot, wanted in values["when"].items():
-            if slot not in CRITERION_VALUES:
-                raise ValueError(f"when: unknown answer {slot!r}")
-            for value in wanted if isinstance(wanted, list) else [wanted]:
-                if value is not None and value not in CRITERION_VALUES[slot]:
-                    raise ValueError(f"when: {slot} cannot be {value!r}")
+        for part in ("when", "unless"):
+            for slot, wanted in values[part].items():
+                if slot not in CRITERION_VALUES:
+                    raise ValueError(f"{part}: unknown answer {slot!r}")
+                for value in wanted if isinstance(wanted, list) else [wanted]:
+                    if value is not None and value not in CRITERION_VALUES[slot]:
+                        raise ValueError(f"{part}: {slot} cannot be {value!r}")
         return values
 
     @property

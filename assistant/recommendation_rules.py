@@ -25,13 +25,14 @@ class Criterion:
     format: str
     key: str
     when: Tuple[Tuple[str, Tuple[Any, ...]], ...]  # (slot, accepted values), all must match
+    unless: Tuple[Tuple[str, Tuple[Any, ...]], ...]  # ...and none of these
     supports: bool
     text: str
     source: str  # the first article sentence it rests on
+    slots: Tuple[str, ...] = ()  # the answers `when` names, in order
 
-    @property
-    def slots(self) -> Tuple[str, ...]:
-        return tuple(slot for slot, _ in self.when)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", tuple(slot for slot, _ in self.when))
 
 
 # eq=False: hashed by identity, so the decision can be cached per loaded file.
@@ -99,7 +100,8 @@ def _when(when: Dict[str, Any]) -> Tuple[Tuple[str, Tuple[Any, ...]], ...]:
 def _knowledge(parsed: RecommendationFile, formats: Dict[str, Format]) -> RecommendationRules:
     thresholds = {key: parsed.thresholds[key].value for key in THRESHOLDS}
     criteria = tuple(
-        Criterion(fmt, key, _when(c.when), c.supports is not None, c.line, c.sources[0])
+        Criterion(fmt, key, _when(c.when), _when(c.unless), c.supports is not None, c.line,
+                  c.sources[0])
         for fmt, entries in parsed.criteria.items() for key, c in entries.items())
     return RecommendationRules(thresholds, formats, parsed.blended.line,
                                parsed.groups.line.format(**thresholds), criteria,

@@ -65,6 +65,9 @@ class Profile:
     exchanges: Optional[bool] = None  # learners should exchange and work together
 
 
+_INDEX = tuple(Profile.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What the answers say about one format."""
@@ -111,6 +114,12 @@ def learner_count(profile: Profile) -> Optional[int]:
     return as_count(profile.learners)
 
 
+def _key(profile: Profile) -> Tuple[Any, ...]:
+    """The answers as a tuple (a cache key); a learner count that is not a count is none."""
+    return tuple(learner_count(profile) if slot == "learners" else value
+                 for slot, value in vars(profile).items())
+
+
 def family_of(fmt: str) -> str:
     return "cooc" if fmt.startswith("cooc") else fmt
 
@@ -121,20 +130,20 @@ def _answer(profile: Profile, slot: str, k: RecommendationRules) -> Any:
     return getattr(profile, slot)
 
 
-def _matches(criterion: Criterion, profile: Profile, k: RecommendationRules) -> bool:
-    return all(_answer(profile, slot, k) in values for slot, values in criterion.when)
-
 
 def assess(profile: Profile, k: Optional[RecommendationRules] = None) -> Dict[str, Assessment]:
     """Every format's supporting and conflicting answers."""
     k = k or load_rules()
-    return _assess(tuple(vars(profile).values()), k)
+    return _assess(_key(profile), k)
 
 
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again
 def _assess(answers: Tuple[Any, ...], k: RecommendationRules) -> Dict[str, Assessment]:
     profile = Profile(*answers)
-    matched = [c for c in k.criteria if _matches(c, profile, k)]
+    given = {slot: _answer(profile, slot, k) for slot in _INDEX}
+    matched = [c for slot in _INDEX for c in _by_first_answer(k).get((slot, given[slot]), ())
+               if all(given[other] in values for other, values in c.when[1:])
+               and not any(given[other] in values for other, values in c.unless)]
     order = {slot: i for i, slot in enumerate(SLOT_ORDER)}
     # The most specific criterion first (the SME case before the goal alone), then SLOT_ORDER.
     matched.sort(key=lambda c: (-len(c.slots), min(order[s] for s in c.slots)))
@@ -143,9 +152,27 @@ def _assess(answers: Tuple[Any, ...], k: RecommendationRules) -> Dict[str, Asses
             for fmt in FORMATS}
 
 
+@lru_cache(maxsize=None)
+def _by_first_answer(k: RecommendationRules) -> Dict[Tuple[str, Any], List[Criterion]]:
+    """The criteria by the first answer they name, so that a profile is matched against the
+    few that can apply."""
+    index: Dict[Tuple[str, Any], List[Criterion]] = {}
+    for criterion in k.criteria:
+        slot, values = criterion.when[0]
+        for value in values:
+            index.setdefault((slot, value), []).append(criterion)
+    return index
+
+
 def ranking(profile: Profile, k: Optional[RecommendationRules] = None) -> List[Assessment]:
     """The formats some answer supports, best first."""
-    return sorted((a for a in assess(profile, k).values() if a.support), key=Assessment.rank)
+    return list(_ranking(_key(profile), k or load_rules()))
+
+
+@lru_cache(maxsize=1 << 16)
+def _ranking(answers: Tuple[Any, ...], k: RecommendationRules) -> Tuple[Assessment, ...]:
+    return tuple(sorted((a for a in _assess(answers, k).values() if a.support),
+                        key=Assessment.rank))
 
 
 def _winner(profile: Profile, k: RecommendationRules) -> Optional[str]:
@@ -205,12 +232,6 @@ def answer_that_changes(profile: Profile, slot: str, values: List[Any],
     return None
 
 
-@lru_cache(maxsize=1)
-def _changes() -> List[Tuple[str, Any]]:
-    return [(slot, value) for slot in CHANGED_SLOTS
-            for value in dialog_answers.open_answer(slot)["values"]]
-
-
 def _runner_up(profile: Profile, winner: Assessment, ranked: List[Assessment],
                k: RecommendationRules) -> Tuple[str, Optional[Tuple[str, Any]]]:
     """The best format of another family, and one of its own criteria (an answer the user
@@ -221,13 +242,16 @@ def _runner_up(profile: Profile, winner: Assessment, ranked: List[Assessment],
                   if family_of(a.format) != family_of(winner.format)]
     runner = others[0]
     in_its_way = {slot for c in runner.against for slot in c.slots}
-    changes = sorted(
-        (c for c in _changes() if not same_answer(c[0], getattr(profile, c[0]), c[1], k)),
-        key=lambda c: (getattr(profile, c[0]) is not None, c[0] not in in_its_way))
-    for slot, value in changes:
+    # Its own criteria in the file's order, each with the answers that would meet it.
+    changes = [(slot, value, c) for c in k.criteria if c.format == runner.format and c.supports
+               for slot in c.slots if slot in CHANGED_SLOTS
+               for value in dialog_answers.open_answer(slot)["values"]
+               if not same_answer(slot, getattr(profile, slot), value, k)]
+    changes.sort(key=lambda c: (getattr(profile, c[0]) is not None, c[0] not in in_its_way))
+    for slot, value, criterion in changes:
         changed = replace(profile, **{slot: value})
-        if _winner(changed, k) == runner.format and _supported_by(runner.format, changed,
-                                                                    slot, k):
+        if (criterion in assess(changed, k)[runner.format].support
+                and _winner(changed, k) == runner.format):
             return runner.format, (slot, value)
     return runner.format, None
 
@@ -269,7 +293,12 @@ def learners_text(n: Optional[int]) -> str:
 
 def recommend(profile: Profile, knowledge: Optional[RecommendationRules] = None) -> Recommendation:
     """Recommend a format for ``profile``. Never raises on odd/contradictory answers."""
-    k = knowledge or load_rules()
+    return replace(_recommend(_key(profile), knowledge or load_rules()))
+
+
+@lru_cache(maxsize=1 << 14)  # the dialog asks again for "Why?"; tests ask for many
+def _recommend(answers: Tuple[Any, ...], k: RecommendationRules) -> Recommendation:
+    profile = Profile(*answers)
     assessments = assess(profile, k)
     support = {fmt: [c.key for c in a.support] for fmt, a in assessments.items()}
     conflicts = {fmt: [c.key for c in a.against] for fmt, a in assessments.items()}
