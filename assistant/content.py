@@ -234,6 +234,7 @@ class Criterion(Strict):
 class RecommendationFile(Strict):
     thresholds: Dict[str, Threshold]
     groups: Answer  # a SPOC for more learners than one SPOC holds
+    groups_reason: Answer
     blended: Answer
     criteria: Dict[str, Dict[str, Criterion]]  # format -> key -> criterion
     fillers: Dict[str, List[Answer]]  # format -> general reasons

@@ -42,6 +42,7 @@ class RecommendationRules:
     formats: Dict[str, Format]  # the format registry
     blended: str
     groups: str  # a SPOC for more learners than one SPOC holds
+    groups_reason: str  # ...and why
     criteria: Tuple[Criterion, ...]  # in file order, per format
     fillers: Dict[str, List[Answer]]
     sections: Dict[str, Dict[str, Entry]]  # replies, combine, runner_up_when
@@ -104,7 +105,8 @@ def _knowledge(parsed: RecommendationFile, formats: Dict[str, Format]) -> Recomm
                   c.sources[0])
         for fmt, entries in parsed.criteria.items() for key, c in entries.items())
     return RecommendationRules(thresholds, formats, parsed.blended.line,
-                               parsed.groups.line.format(**thresholds), criteria,
+                               parsed.groups.line.format(**thresholds),
+                               parsed.groups_reason.line, criteria,
                                parsed.fillers,
                                {section: getattr(parsed, section) for section in _SECTIONS})
 

@@ -65,7 +65,7 @@ class Profile:
     exchanges: Optional[bool] = None  # learners should exchange and work together
 
 
-_INDEX = tuple(Profile.__dataclass_fields__)
+SLOTS = tuple(Profile.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,6 @@ class Recommendation:
     support: Dict[str, List[str]] = field(default_factory=dict)  # format -> criterion keys
     conflicts: Dict[str, List[str]] = field(default_factory=dict)
 
-    @property
-    def scores(self) -> Dict[str, int]:
-        """Supporting answers per format (compatibility: all zero means nothing to go on)."""
-        return {fmt: len(keys) for fmt, keys in self.support.items()}
-
 
 def learner_count(profile: Profile) -> Optional[int]:
     """The learner count as an int, or None when unknown or not a valid count
@@ -130,7 +125,6 @@ def _answer(profile: Profile, slot: str, k: RecommendationRules) -> Any:
     return getattr(profile, slot)
 
 
-
 def assess(profile: Profile, k: Optional[RecommendationRules] = None) -> Dict[str, Assessment]:
     """Every format's supporting and conflicting answers."""
     k = k or load_rules()
@@ -140,8 +134,8 @@ def assess(profile: Profile, k: Optional[RecommendationRules] = None) -> Dict[st
 @lru_cache(maxsize=1 << 16)  # the runner-up search asks about the same profiles again
 def _assess(answers: Tuple[Any, ...], k: RecommendationRules) -> Dict[str, Assessment]:
     profile = Profile(*answers)
-    given = {slot: _answer(profile, slot, k) for slot in _INDEX}
-    matched = [c for slot in _INDEX for c in _by_first_answer(k).get((slot, given[slot]), ())
+    given = {slot: _answer(profile, slot, k) for slot in SLOTS}
+    matched = [c for slot in SLOTS for c in _by_first_answer(k).get((slot, given[slot]), ())
                if all(given[other] in values for other, values in c.when[1:])
                and not any(given[other] in values for other, values in c.unless)]
     order = {slot: i for i, slot in enumerate(SLOT_ORDER)}
@@ -269,10 +263,11 @@ def _answers(criteria: Tuple[Criterion, ...], profile: Profile) -> List[Tuple[st
     return [(slot, getattr(profile, slot)) for slot in SLOT_ORDER if slot in slots]
 
 
-def _reasons(fmt: str, support: Tuple[Criterion, ...], blended: bool, values: Dict[str, Any],
-             k: RecommendationRules) -> List[str]:
+def _reasons(fmt: str, support: Tuple[Criterion, ...], blended: bool, groups: bool,
+             values: Dict[str, Any], k: RecommendationRules) -> List[str]:
     """The supporting criteria's texts (the face-to-face one first when the headline says
-    blended), the same article sentence once; completed to two with general ones."""
+    blended), the same article sentence once; completed to two with general ones. SPOC
+    groups say why, second (the first message shows the first)."""
     criteria = sorted(support, key=lambda c: not (blended and "face_to_face" in c.slots))
     chosen: List[str] = []
     sources = set()
@@ -284,6 +279,8 @@ def _reasons(fmt: str, support: Tuple[Criterion, ...], blended: bool, values: Di
         if source not in sources:
             sources.add(source)
             chosen.append(k.fill(text, **values))
+    if groups:
+        chosen.insert(1, k.fill(k.groups_reason, **values))
     return chosen
 
 
@@ -310,6 +307,7 @@ def _recommend(answers: Tuple[Any, ...], k: RecommendationRules) -> Recommendati
     n = learner_count(profile)
     values = {"learners": n or 0, "learners_text": learners_text(n)}
     blended = fmt == "spoc" and profile.face_to_face is True
+    groups = fmt == "spoc" and n is not None and n > k.spoc_max
     runner, change = _runner_up(profile, winner, ranked, k)
     alternative = _alternative(winner, ranked) if winner.against else None
     combine = None
@@ -321,12 +319,12 @@ def _recommend(answers: Tuple[Any, ...], k: RecommendationRules) -> Recommendati
     return Recommendation(
         format=fmt,
         blended=blended,
-        reasons=_reasons(fmt, winner.support, blended, values, k),
+        reasons=_reasons(fmt, winner.support, blended, groups, values, k),
         runner_up=runner,
         runner_up_change=change,
         combine=combine,
         tensions=[k.fill(c.text, **values) for c in winner.against],
-        groups=fmt == "spoc" and n is not None and n > k.spoc_max,
+        groups=groups,
         fits=_answers(winner.support, profile),
         against=_answers(winner.against, profile),
         alternative=alternative,
