@@ -361,12 +361,12 @@ AUDIT = [
     # employees.
     ("sme_general_skills_no_resources",
      P(audience="employees", learners=20, goal="skills", coaching=False, face_to_face=False,
-       own_resources=False), "mooc", SME, ["SMEs that want to train their employees"],
+       own_resources=False), "mooc", SME, ["SMEs in that case “can also benefit"],
      ["You expect 20 learners, but"]),
     ("sme_general_skills_no_resources_theme_general",
      P(audience="employees", learners=20, goal="skills", coaching=False, face_to_face=False,
        own_resources=False, theme="general"), "mooc", SME,
-     ["SMEs that want to train their employees", "can cover various topics"], []),
+     ["SMEs in that case “can also benefit", "can cover various topics"], []),
 ]
 
 
