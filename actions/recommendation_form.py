@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import actions
 from assistant import dialog_answers, knowledge, recommender
 from assistant.recommendation_rules import load_rules
-from assistant.recommendation_text import render_details, render_short
+from assistant.recommendation_text import open_answer_notes, render_details, render_short
 from assistant.learner_count import as_count, validate_learner_count
 
 FORM = "recommendation_form"
@@ -308,9 +308,16 @@ ASK_ACTIONS = [type(f"Ask_{slot}", (AskQuestion,), {"slot": slot})
 WHY_BUTTON = {"title": "Why?", "payload": "/ask_why"}
 
 
+def _left_open(tracker: Tracker) -> List[Text]:
+    """The answers left open ("Not sure", or unreadable twice) and still unanswered."""
+    return [slot for slot in tracker.get_slot("left_open") or []
+            if tracker.get_slot(slot) is None]
+
+
 class ActionRecommend(Action):
     """Recommends a format from the form's answers and remembers it for follow-ups: the
-    format and one line on why; the "Why?" button asks for the rest
+    format and one reason (or the trade-off when an answer conflicts with every format),
+    short enough for a phone; the "Why?" button asks for the rest
     (action_explain_recommendation)."""
 
     def name(self) -> Text:
@@ -320,17 +327,20 @@ class ActionRecommend(Action):
             domain: DomainDict) -> List[EventType]:
         profile = profile_from(tracker.slots)
         recommendation = recommender.recommend(profile)
-        if not any(recommendation.scores.values()):
-            # Every answer left open: no format has anything for it.
-            dispatcher.utter_message(text=dialog_answers.message("nothing_to_go_on"))
+        if recommendation.format is None:
+            if all(value is None for value in vars(profile).values()):
+                text = dialog_answers.message("nothing_to_go_on")  # every answer left open
+            else:
+                text = load_rules().text("replies", "no_format_stands_out")
+            dispatcher.utter_message(text=text)
             dispatcher.utter_message(response="utter_comparison",
                                      lines=knowledge.comparison([]), buttons=[{"title": "Start over", "payload": "/start_over"}])
             return []
         fmt = recommendation.format
         short_name = load_rules().label(fmt, with_expansion=False).split(" ", 1)[1]
-        lines = [render_short(recommendation)] + self._open_answer_notes(profile, tracker)
+        _, open_changes = open_answer_notes(profile, _left_open(tracker))
         dispatcher.utter_message(
-            text="\n".join(lines),
+            text=render_short(recommendation, open_changes=open_changes),
             buttons=[
                 WHY_BUTTON,
                 {"title": f"More about the {short_name}",
@@ -340,44 +350,24 @@ class ActionRecommend(Action):
             ])
         return [SlotSet("recommended_format", fmt), SlotSet("format", fmt)]
 
-    @staticmethod
-    def _open_answer_notes(profile: recommender.Profile, tracker: Tracker) -> List[Text]:
-        """For each answer left open, the answer that would change the recommendation."""
-        open_slots = [slot for slot in tracker.get_slot("left_open") or []
-                      if tracker.get_slot(slot) is None]
-        notes, unchanged = [], []
-        for slot in open_slots:
-            wording = dialog_answers.open_answer(slot)
-            change = recommender.answer_that_changes(profile, slot, list(wording["values"]))
-            if change is None:
-                unchanged.append(wording["what"])
-                continue
-            value, fmt = change
-            notes.append(dialog_answers.message(
-                "open_answer_matters", what=wording["what"], condition=wording["values"][value],
-                format=load_rules().label(fmt, with_expansion=False)))
-        if unchanged:
-            notes.append(dialog_answers.message("open_answers_intro",
-                                              what=" or ".join(unchanged)))
-        return notes
-
 
 class ActionExplainRecommendation(Action):
-    """The "Why?" of the last recommendation: its reasons, notes, runner-up and what can
-    coexist, from the answers it was made from."""
+    """The "Why?" of the last recommendation: its reasons, the answers that conflict with
+    it, what the answers left open could change, the runner-up and what can coexist."""
 
     def name(self) -> Text:
         return "action_explain_recommendation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[EventType]:
-        recommendation = recommender.recommend(profile_from(tracker.slots))
-        if tracker.get_slot("recommended_format") is None or not any(
-                recommendation.scores.values()):
+        profile = profile_from(tracker.slots)
+        recommendation = recommender.recommend(profile)
+        if tracker.get_slot("recommended_format") is None or recommendation.format is None:
             dispatcher.utter_message(text=dialog_answers.message("nothing_to_explain"),
                                      buttons=[actions.RECOMMEND_BUTTON])
             return []
-        dispatcher.utter_message(text=render_details(recommendation))
+        notes, _ = open_answer_notes(profile, _left_open(tracker))
+        dispatcher.utter_message(text=render_details(recommendation, notes=notes))
         return []
 
 

@@ -41,32 +41,21 @@ FORMATS = tuple(fmt for formats in FAMILY_FORMATS.values() for fmt in formats)
 
 # The recommendation.yml entries the code uses, by section (texts may change, keys may not).
 REQUIRED_ENTRIES = {
-    "reasons": (
-        "audience_public_mooc", "audience_public_cooc", "audience_employees_cooc",
-        "audience_employees_spoc", "audience_customers_cooc", "audience_experts_spoc",
-        "size_spoc_typical", "size_spoc_max", "size_spoc_groups", "size_mooc_massive",
-        "goal_free_knowledge_mooc", "goal_skills_cooc", "goal_skills_cooc_customers",
-        "goal_skills_mooc", "goal_onboarding_cooc", "goal_loyalty_cooc",
-        "goal_productivity_spoc", "goal_culture_cooc", "coaching_spoc", "face_to_face_spoc",
-        "no_resources_mooc", "cooc_internal", "cooc_external",
-        "theme_company_cooc", "theme_company_cooc_external", "theme_practices_spoc",
-        "theme_general_mooc", "exchanges_cooc", "exchanges_spoc",
-        "general_mooc_catalogue", "rewards_mooc", "general_cooc_targeted", "rewards_cooc",
-        "general_spoc_targeted", "rewards_spoc",
-    ),
-    "tensions": (
-        "public_but_small", "public_but_coaching", "coaching_but_large",
-        "small_group_but_large", "face_to_face_not_spoc", "no_resources",
-        "open_but_private_audience", "public_but_internal", "loyalty_but_internal",
-        "spoc_but_open", "exchanges_but_mooc",
-    ),
-    "combine": ("coaching_subgroup", "face_to_face_subgroup", "public_and_selected",
-                "close_call"),
+    "replies": ("trade_off", "trade_off_short", "if_it_matters", "fits", "one_open", "some_open",
+                "one_open_short", "some_open_short", "no_format_stands_out"),
+    "combine": ("coaching_subgroup", "trade_off"),
     "runner_up_when": ("next_best",),
 }
+# What a criterion's `when:` may name: the answers, and the learner-count bands.
+CRITERION_VALUES = {
+    "audience": AUDIENCES, "goal": GOALS, "theme": THEMES,
+    "learners": ("up_to_per_trainer", "up_to_spoc_max", "more_than_spoc_max", "thousands"),
+    "coaching": (True, False), "face_to_face": (True, False), "own_resources": (True, False),
+    "exchanges": (True, False), "open_to_all": (True, False),
+}
 THRESHOLDS = ("spoc_learners_per_trainer", "spoc_max_learners", "mooc_massive_learners")
-PLACEHOLDERS = {"learners", "per_trainer", "spoc_max", "mooc_massive", "winner", "runner",
-                "groups"}
+PLACEHOLDERS = {"learners", "learners_text", "per_trainer", "spoc_max", "mooc_massive", "winner",
+                "runner", "groups", "fits", "against", "alternative", "count"}
 
 Text = constr(strip_whitespace=True, min_length=1)
 Sources = conlist(Text, min_items=1)
@@ -213,12 +202,43 @@ class Entry(Answer):
         return audience
 
 
+class Criterion(Strict):
+    """What an answer says about one format: it supports it or conflicts with it."""
+    when: Dict[str, Any]
+    unless: Dict[str, Any] = {}  # ...but not when these answers are given
+    supports: Optional[Text] = None
+    conflicts: Optional[Text] = None
+    sources: Sources
+
+    @root_validator(skip_on_failure=True)
+    def one_effect_known_answers(cls, values):
+        if (values.get("supports") is None) == (values.get("conflicts") is None):
+            raise ValueError("give either `supports:` or `conflicts:`")
+        unknown = _placeholders(values.get("supports") or values["conflicts"]) - PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}")
+        for part in ("when", "unless"):
+            for slot, wanted in values[part].items():
+                if slot not in CRITERION_VALUES:
+                    raise ValueError(f"{part}: unknown answer {slot!r}")
+                for value in wanted if isinstance(wanted, list) else [wanted]:
+                    if value is not None and value not in CRITERION_VALUES[slot]:
+                        raise ValueError(f"{part}: {slot} cannot be {value!r}")
+        return values
+
+    @property
+    def line(self) -> str:
+        return _one_line(self.supports or self.conflicts)
+
+
 class RecommendationFile(Strict):
     thresholds: Dict[str, Threshold]
     groups: Answer  # a SPOC for more learners than one SPOC holds
+    groups_reason: Answer
     blended: Answer
-    reasons: Dict[str, Entry]
-    tensions: Dict[str, Entry]
+    criteria: Dict[str, Dict[str, Criterion]]  # format -> key -> criterion
+    fillers: Dict[str, List[Answer]]  # format -> general reasons
+    replies: Dict[str, Entry]
     combine: Dict[str, Entry]
     runner_up_when: Dict[str, Entry]
 
@@ -227,6 +247,8 @@ class RecommendationFile(Strict):
         missing = [f"thresholds.{key}" for key in THRESHOLDS if key not in values["thresholds"]]
         missing += [f"{section}.{key}" for section, keys in REQUIRED_ENTRIES.items()
                     for key in keys if key not in values[section]]
+        missing += [f"{section}.{fmt}" for section in ("criteria", "fillers") for fmt in FORMATS
+                    if fmt not in values[section]]
         if missing:
             raise ValueError(f"missing entries {missing}")
         t = {key: values["thresholds"][key].value for key in THRESHOLDS}

@@ -302,7 +302,7 @@ def parse_learner_count(text: Union[str, int, float, None]) -> Optional[LearnerC
     return LearnerCount(value, approximate or rounded)
 
 
-@lru_cache(maxsize=4096)  # the recommender's runner-up search asks about the same counts
+@lru_cache(maxsize=4096, typed=True)  # typed: True == 1, and True is no count
 def as_count(value: Union[str, int, float, None]) -> Optional[int]:
     """THE conversion of a learner count to a whole number of learners, used by the form
     (a float slot holds 12.0), the recommender and its runner-up search: None when

@@ -9,9 +9,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import dialog_answers
+from assistant.recommendation_rules import load_rules
 from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
-from tests.wording import answer, form, question, recommendation, said
+from tests.wording import answer, form, question, said
 
 RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
                            .read_text(encoding="utf-8"))["responses"]
@@ -284,16 +285,19 @@ def test_an_answer_that_carries_a_question_is_taken_and_the_question_answered():
     assert messages[0]["text"] == answer("spoc", "definition")
 
 
-def test_an_answer_left_open_is_named_with_the_answer_that_would_change_the_choice():
+def test_an_answer_left_open_is_named_under_why_with_the_format_it_would_lead_to():
+    slots = {"audience": "employees", "learners": 300.0, "goal": "skills", "coaching": False,
+             "face_to_face": False, "own_resources": True, "left_open": ["open_to_all"],
+             "recommended_format": "cooc_internal"}
     dispatcher = CollectingDispatcher()
-    slots = {"audience": "experts", "goal": "productivity", "coaching": True,
-             "face_to_face": False, "own_resources": True, "left_open": ["learners"]}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
-    text = dispatcher.messages[0]["text"]
-    assert text.startswith("I recommend a SPOC")
-    learners = form("open_answers", "learners")
-    assert form("messages", "open_answer_matters").format(
-        what=learners["what"], condition=learners["values"][5000], format="a MOOC") in text
+    first = dispatcher.messages[0]["text"]
+    assert first.startswith("I recommend an internal COOC")
+    assert first.endswith(load_rules().text("replies", "one_open"))
+    dispatcher = CollectingDispatcher()
+    ActionExplainRecommendation().run(dispatcher, tracker("/ask_why", slots=slots), DOMAIN)
+    assert ("You didn't say whether the course is private or open to all: if the course were "
+            "open to all Internet users, I'd recommend a MOOC instead.") in dispatcher.messages[0]["text"]
 
 
 K_SLOTS = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
@@ -304,9 +308,12 @@ def test_the_recommendation_is_short_with_a_why_button():
     dispatcher = CollectingDispatcher()
     ActionRecommend().run(dispatcher, tracker("", slots=K_SLOTS), DOMAIN)
     message = dispatcher.messages[0]
+    # Missing resources conflict with every format that fits: the reply says so at once.
     assert message["text"].splitlines() == [
         "I recommend a SPOC (Small Private Online Course).",
-        recommendation("reasons", "goal_productivity_spoc", "text"),
+        "No format fits every answer: this one fits solving job problems, selected experts or "
+        "one team, individual coaching and 15 learners, but you said no resources to build a "
+        "course.",
     ]
     assert message["buttons"][0] == {"title": "Why?", "payload": "/ask_why"}
 
@@ -317,10 +324,9 @@ def test_why_gives_the_reasons_notes_and_runner_up():
                                                           slots=K_SLOTS), DOMAIN)
     lines = dispatcher.messages[0]["text"].splitlines()
     assert lines[0] == "Why the SPOC:"
-    assert sum(line.startswith("- ") for line in lines) == 3
-    assert any(said("Note: " + recommendation("tensions", "no_resources", "text"), line)
-               for line in lines)
-    assert any(line.startswith("Runner-up: a MOOC, which would be the better choice")
+    assert sum(line.startswith("- ") for line in lines) == 4
+    assert any(line.startswith("Note: You don't have the resources") for line in lines)
+    assert any(line.startswith("Runner-up: an internal COOC, which would be the better choice")
                for line in lines)
     assert "(Small Private Online Course)" not in dispatcher.messages[0]["text"]
 
@@ -341,6 +347,15 @@ def test_every_answer_left_open_gets_a_comparison_not_a_format():
     assert comparison["response"] == "utter_comparison"
     assert answer("spoc", "summary") in comparison["lines"]
     assert comparison["buttons"][0]["payload"] == "/start_over"
+
+
+def test_answers_that_point_nowhere_are_not_called_open():
+    dispatcher = CollectingDispatcher()
+    slots = {"coaching": False, "face_to_face": False,
+             "left_open": ["audience", "learners", "goal", "own_resources"]}
+    ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
+    assert dispatcher.messages[0]["text"] == load_rules().text("replies", "no_format_stands_out")
+    assert "every answer left open" not in dispatcher.messages[0]["text"]
 
 
 # --- The theme and exchanges questions: asked only when the answer can change the format --
@@ -398,9 +413,9 @@ def test_the_new_questions_are_not_asked_when_nothing_can_change_the_answer():
 
 
 def test_exchanges_are_asked_when_they_can_tip_a_close_call():
-    # The general public, 5,000 learners, skills: a MOOC, unless learners should exchange
-    # and work together (the COOC's forums and collaborative work).
-    close = {"audience": "public", "learners": 5000.0, "goal": "skills", "coaching": False,
+    # 5,000 experts, skills: a MOOC (a SPOC is for a limited audience), unless learners
+    # should exchange (an internal COOC "values exchanges between participants").
+    close = {"audience": "experts", "learners": 5000.0, "goal": "skills", "coaching": False,
              "face_to_face": False, "own_resources": True}
     assert "exchanges" in required(close)
     slots, _ = validate(tracker("yes", intent="affirm", slots={**close, "theme": "general",

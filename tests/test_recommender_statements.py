@@ -30,6 +30,11 @@ NOT_SAID = [
     "customer loyalty",  # article: "company loyalty program"
     "1,000 learners",  # article: "number in the thousands", no figure
     "About the blended",  # grammar slip in the not-covered reply
+    # Issue 23, item 11
+    "SPOC, MOOC and COOC as forms",  # the article's introduction lists "COOP"
+    "per trainer (up to 50)",  # article: "some formats allow up to 50"
+    "Your learners are a selected group",  # said for "my team", "managers", "engineers"
+    "is thousands",  # "1,000,000 learners is thousands"
 ]
 
 
