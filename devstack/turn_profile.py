@@ -9,7 +9,8 @@ on PYTHONPATH, with RASA_TURN_PROFILE naming the JSON file to write. It wraps:
   - the tracker store's retrieve and save (as Rasa's FailSafeTrackerStore calls them).
 Each stage counts wall time and the server process's CPU time (all its threads: TensorFlow
 runs a graph on threads of its own), outermost call only. On SIGUSR1 the totals so far are
-written to the file (atomically) and reset.
+written to the file (atomically) and reset. With RASA_TURN_CPROFILE naming a file, cProfile
+also runs between the first and the second SIGUSR1 and writes its statistics there.
 """
 import functools
 import inspect
@@ -60,9 +61,22 @@ def _timed(stage: Callable[..., str], fn: Callable) -> Callable:
     return wrapper
 
 
+_cprofile: Dict[str, Any] = {}
+
+
 def _dump(path: str) -> None:
     data = {name: dict(t) for name, t in _totals.items()}
     _totals.clear()
+    stats_file = os.environ.get("RASA_TURN_CPROFILE")
+    if stats_file and "profiler" not in _cprofile:
+        import cProfile
+
+        _cprofile["profiler"] = cProfile.Profile()
+        _cprofile["profiler"].enable()
+    elif stats_file and _cprofile.get("profiler"):
+        _cprofile["profiler"].disable()
+        _cprofile["profiler"].dump_stats(stats_file)
+        _cprofile["profiler"] = None
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump(data, f)

@@ -118,6 +118,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="environment of the Rasa server")
     ap.add_argument("--out", default=str(ROOT / "bench" / "profile.json"))
     ap.add_argument("--label", default="")
+    ap.add_argument("--cprofile", metavar="FILE",
+                    help="also run cProfile in the Rasa server during the measured phase and "
+                         "write its statistics to FILE (slows Python code down: the stage "
+                         "times are then not comparable)")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="rasa-profile-"))
@@ -127,6 +131,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         dump = tmp / "profile.json"
         env = dict(kv.partition("=")[::2] for kv in args.env)
         env.update({"PYTHONPATH": str(tmp / "hook"), "RASA_TURN_PROFILE": str(dump)})
+        if args.cprofile:
+            env["RASA_TURN_CPROFILE"] = str(Path(args.cprofile).resolve())
         stack = BenchStack(tmp / "stack", Path(args.model), True, env=env)
         with stack:
             print(f"profile: server up in {stack.start_seconds:.1f} s, warming up", flush=True)
