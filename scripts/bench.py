@@ -650,9 +650,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for name, key in (("throughput at 8 users", "throughput_8"),
                                   ("single-user median", "median_1"),
                                   ("single-user p99", "p99_1"))))
-        print(f"RSS after start and after {results['project']['rss_after_messages']:,} "
-              "messages (project; " + (f"starter {results['starter']['rss_after_messages']:,}"
-                                       if "starter" in bots else "no starter") + ")")
+        print("RSS 'after 1,000 messages': read after " + ", ".join(
+            f"{results[b]['rss_after_messages']:,} ({b})" for b in bots))
         # The project must never answer with silence; the starter bot sometimes does.
         errors = sum(v["errors"] + v["dialog_errors"] + (v["empty_replies"] if b == "project" else 0)
                      for b in bots for v in results[b]["phases"].values())
