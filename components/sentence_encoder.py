@@ -8,9 +8,9 @@ same mean taken from a lower layer appended (`lower_layer`). The model runs on O
 Runtime: `make install` fetches it (scripts/fetch_encoder.py) and exports it once from
 TensorFlow to `encoder.onnx` in the same folder (scripts/export_encoder.py,
 components/encoder_export.py, checked against the TensorFlow graph). ONNX Runtime takes
-about a tenth of TensorFlow's time per message (docs/performance.md). The `tokenizers`
-library reads the model's tokenizer.json. The model folder is not part of the trained
-archive.
+about half of TensorFlow's CPU per message, without its per-call overhead and thread pools
+(docs/performance.md). The `tokenizers` library reads the model's tokenizer.json. The model
+folder is not part of the trained archive.
 """
 import os
 from pathlib import Path
