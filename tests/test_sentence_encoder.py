@@ -10,6 +10,9 @@ from components.sentence_encoder import DEFAULT_LOWER_LAYER, DIMENSIONS, encoder
 from devstack import ROOT
 
 MODEL = ROOT / "build" / "minilm"
+# Needs the encoder fetched and exported by `make install` (not there for `make test-unit`);
+# TensorFlow loads the model and encodes ~1,700 texts: about a minute.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def training_texts():
@@ -17,8 +20,6 @@ def training_texts():
                    if m.get("text")})
 
 
-# TensorFlow loads the model and encodes ~1,300 texts: about a minute.
-@pytest.mark.slow
 def test_onnx_vectors_match_tensorflow_on_every_training_example():
     import tensorflow as tf
 
