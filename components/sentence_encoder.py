@@ -4,13 +4,17 @@ Why not Rasa's LanguageModelFeaturizer: it calls the model eagerly (220-500 ms a
 on this machine), needs a vocab.txt, and takes the [CLS] vector, which this model was not
 trained to produce. This component computes what sentence-transformers computes for the
 model (the mean of the token vectors under the attention mask, L2-normalised), with the
-same mean taken from a lower layer appended (`lower_layer`), and the model traced once
-into a TensorFlow graph (one tf.function, any batch and length), and
-the `tokenizers` library reading the model's tokenizer.json. The model folder is fetched
-by `make install` (scripts/fetch_encoder.py); it is not part of the trained archive.
+same mean taken from a lower layer appended (`lower_layer`). The model runs on ONNX
+Runtime: `make install` fetches it (scripts/fetch_encoder.py) and exports it once from
+TensorFlow to `encoder.onnx` in the same folder (scripts/export_encoder.py,
+components/encoder_export.py, checked against the TensorFlow graph). ONNX Runtime takes
+about half of TensorFlow's CPU per message, without its per-call overhead and thread pools
+(docs/performance.md). The `tokenizers` library reads the model's tokenizer.json. The model
+folder is not part of the trained archive.
 """
+import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 
@@ -23,6 +27,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.encoder_export import ONNX_FILE
+
 BATCH_SIZE = 64
 MAX_TOKENS = 128  # far beyond any chat message; longer ones are truncated
 # The last layer carries the meaning of the sentence; a lower layer (`lower_layer` in
@@ -32,58 +38,69 @@ MAX_TOKENS = 128  # far beyond any chat message; longer ones are truncated
 # and fold seeds: docs/nlu.md).
 DEFAULT_LOWER_LAYER = 2
 DIMENSIONS = 2 * 384
+# ONNX Runtime threads for one forward pass. One: the server encodes one short message at
+# a time, and on a 2-core machine a second thread competes with the action server and the
+# other requests (docs/performance.md). ENCODER_THREADS overrides it.
+THREADS = int(os.environ.get("ENCODER_THREADS", "1"))
 
 
-class Encoder:
-    """The model and its tokenizer; `encode` maps texts to vectors (n, DIMENSIONS): two
-    unit vectors side by side."""
+def tokenize(tokenizer: Any, texts: List[Text]) -> Tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask, padded to the longest text (int32)."""
+    encodings = tokenizer.encode_batch(texts)
+    return (np.array([e.ids for e in encodings], dtype=np.int32),
+            np.array([e.attention_mask for e in encodings], dtype=np.int32))
+
+
+class OnnxEncoder:
+    """The exported model and its tokenizer; `encode` maps texts to vectors
+    (n, DIMENSIONS): two unit vectors side by side (last layer, `lower_layer`)."""
 
     def __init__(self, folder: Text, lower_layer: int = DEFAULT_LOWER_LAYER) -> None:
-        import tensorflow as tf
-        from tokenizers import Tokenizer
-        from transformers import TFBertModel
-
         path = Path(folder)
-        if not (path / "model.safetensors").is_file():
-            raise FileNotFoundError(f"No encoder in {path}: run `make install` "
-                                    f"(scripts/fetch_encoder.py {path}).")
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0)
-        model = TFBertModel.from_pretrained(str(path))
-        spec = tf.TensorSpec([None, None], tf.int32)
+        if not (path / ONNX_FILE).is_file():
+            raise FileNotFoundError(f"No {ONNX_FILE} in {path}: run `make install` "
+                                    f"(scripts/fetch_encoder.py and scripts/export_encoder.py).")
+        self.tokenizer = self.tokenizer_for(folder)
+        self.session = self.session_for(path / ONNX_FILE)
+        self.layers = [-1, lower_layer]  # indices into (embeddings, layer 1, ..., layer 6)
+        self.encode(["warm up"])  # ONNX Runtime allocates on the first run, not on a user's
 
-        @tf.function(input_signature=[spec, spec])
-        def embed(ids, mask):
-            layers = model(input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids),
-                           output_hidden_states=True, training=False).hidden_states
-            weights = tf.cast(mask, layers[-1].dtype)[:, :, None]
-            count = tf.maximum(tf.reduce_sum(weights, 1), 1e-9)
-            return tf.concat([tf.math.l2_normalize(tf.reduce_sum(layer * weights, 1) / count,
-                                                   axis=1)
-                              for layer in (layers[-1], layers[lower_layer])], axis=1)
+    @staticmethod
+    def tokenizer_for(folder: Text) -> Any:
+        from tokenizers import Tokenizer
 
-        self._embed = embed
-        self.encode(["warm up"])  # trace the graph now, not on the first user message
+        tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0)
+        return tokenizer
+
+    @staticmethod
+    def session_for(onnx_path: Path) -> Any:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = THREADS
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(str(onnx_path), options,
+                                            providers=["CPUExecutionProvider"])
 
     def encode(self, texts: List[Text]) -> np.ndarray:
         batches = []
         for start in range(0, len(texts), BATCH_SIZE):
-            encodings = self.tokenizer.encode_batch(texts[start:start + BATCH_SIZE])
-            ids = np.array([e.ids for e in encodings], dtype=np.int32)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int32)
-            batches.append(self._embed(ids, mask).numpy())
+            ids, mask = tokenize(self.tokenizer, texts[start:start + BATCH_SIZE])
+            means = self.session.run(None, {"ids": ids, "mask": mask})[0]
+            batches.append(means[:, self.layers].reshape(len(ids), DIMENSIONS))
         return np.concatenate(batches) if batches else np.zeros((0, DIMENSIONS), np.float32)
 
 
-_ENCODERS: Dict[Text, Encoder] = {}
+_ENCODERS: Dict[Text, OnnxEncoder] = {}
 
 
-def encoder(folder: Text, lower_layer: int = DEFAULT_LOWER_LAYER) -> Encoder:
+def encoder(folder: Text, lower_layer: int = DEFAULT_LOWER_LAYER) -> OnnxEncoder:
     """One encoder per folder and process (training builds the graph node more than once)."""
     key = f"{Path(folder).resolve()}|{lower_layer}"
     if key not in _ENCODERS:
-        _ENCODERS[key] = Encoder(folder, lower_layer)
+        _ENCODERS[key] = OnnxEncoder(folder, lower_layer)
     return _ENCODERS[key]
 
 
@@ -105,7 +122,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["transformers", "tokenizers", "tensorflow"]
+        return ["onnxruntime", "tokenizers"]
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
