@@ -29,7 +29,7 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench import (PROJECT_SESSIONS, SESSION_LENGTH, BenchStack,  # noqa: E402
+from devstack.bench import (PROJECT_SESSIONS, SESSION_LENGTH, BenchStack,  # noqa: E402
                            run_phase)
 
 HOOK = ROOT / "devstack" / "turn_profile.py"

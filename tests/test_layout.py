@@ -70,10 +70,6 @@ for name in sys.argv[1:]:
             before.add(t.ident)
 print(json.dumps(started))
 """
-# The action server's hand-off module starts the outbox's delivery thread at import; the
-# hand-off worker is becoming its own process (issue 21). Until then this is the one
-# known exception: strict, so the day it stops starting a thread this mark must go.
-STARTS_A_THREAD = {"actions.handoff"}
 
 
 @contextmanager
@@ -129,13 +125,7 @@ def quiet_import(modules) -> dict:
 
 @pytest.mark.slow
 def test_importing_the_product_starts_nothing_and_connects_nowhere():
-    modules = [m for m in product_modules() if m not in STARTS_A_THREAD]
-    assert {"assistant.content", "actions.actions", "web.app", "handoff.outbox"} <= set(modules)
+    modules = list(product_modules())
+    assert {"assistant.content", "actions.actions", "actions.handoff", "web.app",
+            "handoff.outbox", "handoff.worker"} <= set(modules)
     assert quiet_import(modules) == {"threads": {}, "connections": 0}
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="actions/handoff.py starts the outbox worker at import "
-                                        "(the hand-off worker process is another change)")
-def test_the_hand_off_actions_start_nothing_at_import():
-    assert quiet_import(sorted(STARTS_A_THREAD)) == {"threads": {}, "connections": 0}
