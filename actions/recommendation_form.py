@@ -198,8 +198,10 @@ class ValidateRecommendationForm(FormValidationAction):
         a confident cancel/start over/person request wins unless the message says
         something about the question itself."""
         confident = (message.get("intent") or {}).get("confidence", 0) >= 0.8
+        text = message.get("text") or ""
         return (confident and _intent(message) in REQUEST_INTENTS
-                and dialog_answers.read_slot(requested, message.get("text") or "") is None)
+                and dialog_answers.read_slot(requested, text) is None
+                and not dialog_answers.is_unsure(text))  # "skip" leaves the question open
 
     @staticmethod
     def _acknowledge_changes(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -172,9 +172,9 @@ def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None)
     confident one decides, the phrase lists only read what the readers leave unsure."""
     if slot == "learners":  # "maybe 30" is a number, "not sure" is not
         count = read_learners(text)
-        return count if count is not None else (UNSURE if _unsure(text) else None)
+        return count if count is not None else (UNSURE if is_unsure(text) else None)
     if len(_normalise(text).split()) <= SHORT_ANSWER_WORDS:
-        short = UNSURE if _unsure(text) else read_slot(slot, text, plain=True)
+        short = UNSURE if is_unsure(text) else read_slot(slot, text, plain=True)
         if short is not None:
             return short
     reading = _reading(slot, readings)
@@ -186,10 +186,10 @@ def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None)
         return reading
     if reading == NOT_AN_ANSWER and not _is_button_title(slot, text):
         return None
-    return UNSURE if _unsure(text) else read_slot(slot, text, plain=True)
+    return UNSURE if is_unsure(text) else read_slot(slot, text, plain=True)
 
 
-def _unsure(text: str) -> bool:
+def is_unsure(text: str) -> bool:
     """ "not sure yet", "no idea, you tell me": short, or unsure from the first words
     (unlike "they don't know how to give feedback", which is an answer)."""
     found, start = _best_match(text, {"unsure": load()["any_question"]["unsure"]})

@@ -3,6 +3,10 @@ recognises which question of the recommendation dialog the bot just asked."""
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from functools import lru_cache
+
+import yaml
+
 from devstack import ROOT, RasaStack, texts
 
 TRANSCRIPTS = ROOT / "artifacts" / "transcripts"
@@ -82,3 +86,43 @@ def answer_until_recommended(dialog: Dialog, reply: str, answers: Dict[str, str]
             continue
         reply, after_midway = dialog.say(answers.get(slot, NO_SCRIPTED_ANSWER)), False
     raise AssertionError(f"no recommendation after {max_turns} turns")
+
+
+def domain_text(response: str) -> str:
+    with (ROOT / "domain.yml").open(encoding="utf-8") as f:
+        return yaml.safe_load(f)["responses"][response][0]["text"]
+
+
+def opening(text: str) -> str:
+    """What every variant of a reply starts with: its text up to the first placeholder."""
+    return text.split("{", 1)[0].strip()
+
+
+REFUSALS = ("utter_out_of_scope", "utter_default", "utter_training_logistics",
+            "utter_instructions")
+
+
+@lru_cache(maxsize=1)
+def refusing_openings() -> tuple:
+    """The first words of the replies that decline, read from domain.yml (so a wording
+    edit there changes no test): off-subject, "please rephrase", training logistics and
+    instructions."""
+    return tuple(opening(domain_text(name)) for name in REFUSALS)
+
+
+@lru_cache(maxsize=1)
+def handoff_openings() -> tuple:
+    """The first words of the hand-off's offer and of its "who can help" replies."""
+    with (ROOT / "data" / "handoff.yml").open(encoding="utf-8") as f:
+        handoff = yaml.safe_load(f)
+    return tuple(opening(handoff[key]) for key in ("offer", "unavailable", "no_contact"))
+
+
+def declines(reply: str) -> bool:
+    """An in-subject message declined: no reply, or a refusal."""
+    return not reply.strip() or reply.lstrip().startswith(refusing_openings())
+
+
+def declines_or_redirects(reply: str) -> bool:
+    """An off-subject message handled: declined, or told who can help (the hand-off)."""
+    return declines(reply) or reply.lstrip().startswith(handoff_openings())

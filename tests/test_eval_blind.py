@@ -28,7 +28,9 @@ import yaml
 
 from assistant import content
 from devstack import ROOT, RasaStack, texts
-from tests.dialog import Dialog, answer_until_recommended, recommended_format
+from tests.dialog import (Dialog, answer_until_recommended, declines,
+                          declines_or_redirects, domain_text,
+                          opening, recommended_format)
 
 pytestmark = pytest.mark.integration  # servers and the trained model
 
@@ -50,37 +52,10 @@ def save(name: str, file: str, data) -> None:
     (folder / file).write_text(json.dumps(data, indent=1, ensure_ascii=False))
 
 
-def _domain_text(response: str) -> str:
-    with (ROOT / "domain.yml").open(encoding="utf-8") as f:
-        return yaml.safe_load(f)["responses"][response][0]["text"]
-
-
-def _opening(text: str) -> str:
-    """What every variant of a reply starts with: its text up to the first placeholder."""
-    return text.split("{", 1)[0].strip()
-
-
-@lru_cache(maxsize=1)
-def declining_openings() -> tuple:
-    """The first words of the replies that decline or redirect, read from the content
-    files (so a wording edit there changes no test): off-subject, "please rephrase", and
-    the replies that say who can help (the hand-off and training logistics)."""
-    replies = [_domain_text(name) for name in ("utter_out_of_scope", "utter_default",
-                                                "utter_training_logistics", "utter_instructions")]
-    with (ROOT / "data" / "handoff.yml").open(encoding="utf-8") as f:
-        handoff = yaml.safe_load(f)
-    replies += [handoff[key] for key in ("offer", "unavailable", "no_contact")]
-    return tuple(_opening(r) for r in replies)
-
-
 @lru_cache(maxsize=1)
 def not_covered_openings() -> tuple:
-    return tuple(_opening(_domain_text(name)) for name in ("utter_not_covered",
+    return tuple(opening(domain_text(name)) for name in ("utter_not_covered",
                                                             "utter_article_silent"))
-
-
-def declines(reply: str) -> bool:
-    return not reply.strip() or reply.lstrip().startswith(declining_openings())
 
 
 def _norm(text: str) -> str:
@@ -138,7 +113,7 @@ def test_blind_set(bot, name):
     dialogs_right = [d for d in dialogs if d["format"] in d["expected"] and d["max_asked"] <= 2]
 
     off = {item["text"]: _first_reply(bot, item["text"]) for item in data["off_subject"]}
-    off_missed = {t: r.splitlines()[0] if r else "" for t, r in off.items() if not declines(r)}
+    off_missed = {t: r.splitlines()[0] if r else "" for t, r in off.items() if not declines_or_redirects(r)}
 
     questions = [(q, _first_reply(bot, q["text"])) for q in data["article_questions"]]
     wrong = [{"text": q["text"], "reply": r[:200]} for q, r in questions
@@ -174,9 +149,9 @@ def test_the_checker_reads_answers_and_silences():
     quote = answer.sources[0][5:60]
     assert answered_right({"quote": quote}, f"Sure.\n{answer.line}")
     assert not answered_right({"quote": quote}, "Something else entirely.")
-    silent = _opening(_domain_text("utter_not_covered"))
+    silent = opening(domain_text("utter_not_covered"))
     assert answered_right({"answerable": False}, silent + " more")
     assert not answered_right({"answerable": False}, answer.line)
-    assert declines(_domain_text("utter_out_of_scope"))
+    assert declines(domain_text("utter_out_of_scope"))
     assert not declines(answer.line)
 

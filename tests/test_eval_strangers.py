@@ -16,7 +16,8 @@ import uuid
 import pytest
 import yaml
 
-from tests.dialog import Dialog, answer_until_recommended, recommended_format
+from tests.dialog import (Dialog, answer_until_recommended, declines, declines_or_redirects,
+                          recommended_format)
 from devstack import ROOT, RasaStack, texts
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
@@ -33,8 +34,6 @@ MIN_MANAGERS, MIN_OFF_SUBJECT, MIN_IN_SUBJECT = (60, 150, 200) if not EVAL_SET e
 MANAGERS_RIGHT_FLOOR = 0.95
 OFF_SUBJECT_DECLINED_FLOOR = 0.95
 IN_SUBJECT_DECLINED_CEILING = 0.02
-# The replies that decline: off-subject, and "please rephrase".
-DECLINES = ("Sorry, I can't help with that.", "Sorry, I didn't get that.")
 
 
 def load(name: str, key: str):
@@ -105,7 +104,7 @@ def test_off_subject_messages_are_declined(bot):
     messages = load("off_subject.yml", "off_subject")
     assert len(messages) >= MIN_OFF_SUBJECT
     replies = {text: _first_reply(bot, text) for text in messages}
-    answered = {t: r.splitlines()[0] for t, r in replies.items() if not r.startswith(DECLINES)}
+    answered = {t: r.splitlines()[0] for t, r in replies.items() if not declines_or_redirects(r)}
     _save("off_subject.json", {"total": len(messages), "not_declined": answered})
     assert len(messages) - len(answered) >= OFF_SUBJECT_DECLINED_FLOOR * len(messages), answered
 
@@ -114,6 +113,6 @@ def test_in_subject_questions_are_not_declined(bot):
     questions = in_subject_questions()
     assert len(questions) >= MIN_IN_SUBJECT
     replies = {text: _first_reply(bot, text) for text in questions}
-    declined = [t for t, r in replies.items() if r.startswith(DECLINES) or not r.strip()]
+    declined = [t for t, r in replies.items() if declines(r)]
     _save("in_subject.json", {"total": len(questions), "declined": declined})
     assert len(declined) <= IN_SUBJECT_DECLINED_CEILING * len(questions), declined
