@@ -87,7 +87,8 @@ class ActionCompareFormats(Action):
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_comparison",
                                  lines=knowledge.comparison(mentioned_formats(tracker)))
-        states_a_need = dialog_answers.read_all(tracker.latest_message.get("text") or "")
+        states_a_need = dialog_answers.read_opening(tracker.latest_message.get("text") or "",
+                                                    tracker.latest_message.get("answers"))
         if states_a_need and not tracker.active_loop_name:
             # "MOOC or COOC, for training our customers?": the comparison, then the
             # recommendation dialog starting from what the message said.

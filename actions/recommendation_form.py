@@ -156,7 +156,7 @@ class ValidateRecommendationForm(FormValidationAction):
         self-introduction describes the speaker, not the learners ("HR director at a chain
         with 80 stores" is not 80 learners)."""
         introduction = _intent(tracker.latest_message) == "introduce"
-        values = {} if introduction else dialog_answers.read_all(
+        values = {} if introduction else dialog_answers.read_opening(
             text, tracker.latest_message.get("answers"))
         if (len(actions.mentioned_formats(tracker)) >= 2
                 and _intent(tracker.latest_message) != "compare_formats"):

@@ -32,6 +32,8 @@ READING_CONFIDENCE = 0.7
 # word: it stands before the learnt reading.
 SHORT_ANSWER_WORDS = 3
 NOT_AN_ANSWER = "none"
+# An opening is not an answer to a question: a reading of it counts from this probability.
+OPENING_CONFIDENCE = 0.6
 # Their classes for the yes/no questions ("open to all?": open is yes).
 YES_NO_CLASSES = {"affirm": True, "deny": False, "open": True, "private": False}
 NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
@@ -214,6 +216,27 @@ def read_all(text: str, readings: Optional[Dict[str, Any]] = None) -> Dict[str, 
     if values["learners"] == 1:
         values["learners"] = None
     return {slot: value for slot, value in values.items() if value is not None}
+
+
+def read_opening(text: str, readings: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The answers a message states before any question was asked (an opening, a
+    comparison with a need): only what the learnt readers read with OPENING_CONFIDENCE, and
+    a number that counts people. Phrases are left out here: in a description they are words
+    out of context ("hand-picked ... together" is no goal of team spirit, "our sales
+    engineers" no selected group); a question asked later costs less than a misreading."""
+    values: Dict[str, Any] = {}
+    for slot in FORM_SLOTS:
+        if slot == "learners":
+            count = people_count(text)
+            if count is not None and count != 1:
+                values[slot] = count
+            continue
+        reading = (readings or {}).get(slot) or {}
+        value = reading.get("value")
+        if reading.get("confidence", 0) < OPENING_CONFIDENCE or value in ("unsure", NOT_AN_ANSWER):
+            continue
+        values[slot] = YES_NO_CLASSES[value] if slot in YES_NO_SLOTS else value
+    return values
 
 
 def is_correction(text: str) -> bool:

@@ -203,8 +203,8 @@ def _pick(candidates: List[Tuple[int, float, str]]) -> Optional[Tuple[float, str
 
 # Outside an answer to "how many learners?", a number counts learners only when the noun
 # it counts names people: one of the nouns above, or a word shaped like a person noun
-# ("pickers", "librarians", "residents"), after at most two other words ("20 senior
-# engineers"). "we run 4 warehouses", "request no. 4471", "starts at 9" count nobody.
+# ("pickers", "librarians", "residents"), after at most three other words ("20 senior
+# engineers", "6 hand-picked senior lawyers"). "we run 4 warehouses", "request no. 4471", "starts at 9" count nobody.
 _NOT_IN_A_NOUN_PHRASE = {"and", "or", "but", "in", "at", "of", "for", "with", "to", "from",
                          "by", "per", "on", "since", "who", "that", "which"}
 _GROUP_OF = re.compile(r"\b(?:team|group|class|cohort|department|staff)\s+of\s+(?:about\s+|around\s+)?$")
@@ -214,9 +214,10 @@ _PERSON_SHAPED = re.compile(r"[a-z]{2,}(?:ers|ors|ists|ees|ians|ants|ents)$")
 def _counts_people(after: str) -> bool:
     if _LEARNER_NOUNS.match(after):
         return True
-    for word in after.split()[:3]:
+    for word in after.split()[:4]:
         word = word.strip(".,;:!?()'\"")
-        if not word.isalpha() or word in _NOT_IN_A_NOUN_PHRASE or _OTHER_UNITS.match(word):
+        if (not word.replace("-", "").isalpha() or word in _NOT_IN_A_NOUN_PHRASE
+                or _OTHER_UNITS.match(word)):
             return False
         if _LEARNER_NOUNS.fullmatch(word) or _PERSON_SHAPED.fullmatch(word):
             return True

@@ -91,9 +91,12 @@ def test_corrections_are_recognised(text, is_correction):
 
 
 def tracker(text: str, intent: str = "inform", slots: Optional[Dict] = None,
-            entities=()) -> Tracker:
+            entities=(), answers: Optional[Dict[str, str]] = None) -> Tracker:
+    """`answers`: the answer readers' classes for the message (components/answer_reader.py)."""
     message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-               "entities": list(entities)}
+               "entities": list(entities),
+               "answers": {slot: {"value": value, "confidence": 0.75}
+                           for slot, value in (answers or {}).items()}}
     return Tracker("u", dict(slots or {}), message, [], False, None,
                    {"name": "recommendation_form"}, "action_listen")
 
@@ -111,9 +114,20 @@ def test_answer_to_the_pending_question_is_taken():
 
 def test_opening_message_prefills_and_the_next_question_is_the_first_missing():
     slots, _ = validate(tracker("12 project managers who need coaching",
-                                      intent="request_recommendation"))
+                                intent="request_recommendation",
+                                answers={"audience": "experts", "coaching": "affirm",
+                                         "goal": "none"}))
     assert slots["audience"] == "experts" and slots["learners"] == 12 and slots["coaching"] is True
     assert slots["requested_slot"] == "goal"
+
+
+def test_an_opening_is_read_by_the_answer_readers_not_by_words_out_of_context():
+    # "hand-picked ... together" holds the phrase of a goal (team spirit) but says none.
+    text = "6 hand-picked senior tax lawyers must learn the new EU rules together"
+    slots, _ = validate(tracker(text, intent="request_recommendation",
+                                answers={"audience": "experts"}))
+    assert slots["audience"] == "experts" and slots["learners"] == 6
+    assert "goal" not in slots and slots["requested_slot"] == "goal"
 
 
 def test_button_values_arrive_as_entities():
@@ -425,7 +439,8 @@ def test_exchanges_are_asked_when_they_can_tip_a_close_call():
 
 def test_an_answer_given_on_the_way_is_kept_even_when_not_asked():
     slots, _ = validate(tracker("12 engineers who should share experiences",
-                                intent="request_recommendation"))
+                                intent="request_recommendation",
+                                answers={"exchanges": "affirm"}))
     assert slots["exchanges"] is True
 
 
