@@ -33,7 +33,7 @@ READING_CONFIDENCE = 0.7
 SHORT_ANSWER_WORDS = 3
 NOT_AN_ANSWER = "none"
 # An opening is not an answer to a question: a reading of it counts from this probability.
-OPENING_CONFIDENCE = 0.6
+OPENING_CONFIDENCE = 0.8
 # Their classes for the yes/no questions ("open to all?": open is yes).
 YES_NO_CLASSES = {"affirm": True, "deny": False, "open": True, "private": False}
 NEGATORS = {"no", "not", "never", "without", "hardly", "nor"}
