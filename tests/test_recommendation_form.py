@@ -95,7 +95,7 @@ def tracker(text: str, intent: str = "inform", slots: Optional[Dict] = None,
     """`answers`: the answer readers' classes for the message (components/answer_reader.py)."""
     message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
                "entities": list(entities),
-               "answers": {slot: {"value": value, "confidence": 0.75}
+               "answers": {slot: {"value": value, "confidence": 0.9}
                            for slot, value in (answers or {}).items()}}
     return Tracker("u", dict(slots or {}), message, [], False, None,
                    {"name": "recommendation_form"}, "action_listen")
