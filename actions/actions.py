@@ -85,8 +85,9 @@ class ActionCompareFormats(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        aspect = knowledge.compared_aspect(tracker.latest_message.get("intent_ranking") or [])
         dispatcher.utter_message(response="utter_comparison",
-                                 lines=knowledge.comparison(mentioned_formats(tracker)))
+                                 lines=knowledge.comparison(mentioned_formats(tracker), aspect))
         states_a_need = dialog_answers.read_opening(tracker.latest_message.get("text") or "",
                                                     tracker.latest_message.get("answers"))
         if states_a_need and not tracker.active_loop_name:

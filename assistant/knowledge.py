@@ -82,15 +82,33 @@ def general_answer(topic: str) -> str:
     return load().general[topic].line
 
 
-def comparison(formats: Iterable[str]) -> str:
-    """One line per format (its summary, else its definition), for the response
-    utter_comparison (domain.yml).
+# A comparison is about one aspect ("mooc vs spoc: which is bigger?") when, among the
+# intent classifier's probabilities for these topics, one holds this share. Plain
+# comparisons spread it or lean to the definition (checked on comparisons of each kind).
+ASPECTS = ("goals", "audience", "group_size", "content", "duration", "rewards", "cost")
+ASPECT_SHARE = 0.7
+
+
+def compared_aspect(intent_ranking: Iterable[Dict]) -> Optional[str]:
+    """The one topic a comparison asks about, from the intent ranking, or None."""
+    scores = {i.get("name"): i.get("confidence", 0.0) for i in intent_ranking}
+    shares = {topic: scores.get(f"ask_{topic}", 0.0) for topic in ASPECTS}
+    total = sum(scores.get(f"ask_{t}", 0.0) for t in (*ASPECTS, "definition", "history"))
+    best = max(shares, key=shares.get)
+    return best if total and shares[best] / total >= ASPECT_SHARE else None
+
+
+def comparison(formats: Iterable[str], aspect: Optional[str] = None) -> str:
+    """One line per format (its summary, else its definition; or its answer on `aspect`
+    when the article has one for each), for the response utter_comparison (domain.yml).
 
     Fewer than two formats named: compare them with the main three.
     """
     chosen = list(dict.fromkeys(formats))
     if len(chosen) < 2:
         chosen += [f for f in load().compare_default if f not in chosen]
+    if aspect and all(find_answer(aspect, fmt) for fmt in chosen):
+        return "\n".join(f"• {display_name(fmt)}: {find_answer(aspect, fmt)}" for fmt in chosen)
     lines = []
     for fmt in chosen:
         text = _own_text(fmt, "summary") or _own_text(fmt, "definition")

@@ -1,4 +1,4 @@
-"""The blind sets of issue 22 (tests/eval/blind1..3/set.yml), each written by a helper who
+"""The blind sets of issue 22 (tests/eval/blind1..4/set.yml; set 4 holds questions only), each written by a helper who
 never opened data/, tests/ or the code, from the article alone. Never train on them (a
 test in test_rasa_data.py keeps their text out of data/nlu).
 
@@ -34,7 +34,7 @@ from tests.dialog import (Dialog, answer_until_recommended, declines,
 
 pytestmark = pytest.mark.integration  # servers and the trained model
 
-SETS = os.environ.get("BLIND_SETS", "blind1 blind2 blind3").split()
+SETS = os.environ.get("BLIND_SETS", "blind1 blind2 blind3 blind4").split()
 # Issue 22's targets, met on set 3's first run (43/44 dialogs, 50/52 off-subject, 2/91
 # in-subject declined; docs/nlu.md).
 DIALOGS_RIGHT_FLOOR = 0.90
@@ -105,7 +105,7 @@ def _run_dialog(bot: RasaStack, name: str, manager: dict) -> dict:
 
 
 def _rate(hits: int, total: int) -> str:
-    return f"{hits}/{total} ({hits / total:.0%})"
+    return f"{hits}/{total} ({hits / total:.0%})" if total else "none in this set"
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -113,10 +113,10 @@ def test_blind_set(bot, name):
     data = load(name)
     shutil.rmtree(ROOT / "artifacts" / "eval" / name, ignore_errors=True)
 
-    dialogs = [_run_dialog(bot, name, m) for m in data["managers"]]
+    dialogs = [_run_dialog(bot, name, m) for m in data.get("managers", [])]
     dialogs_right = [d for d in dialogs if d["format"] in d["expected"] and d["max_asked"] <= 2]
 
-    off = {item["text"]: _first_reply(bot, item["text"]) for item in data["off_subject"]}
+    off = {item["text"]: _first_reply(bot, item["text"]) for item in data.get("off_subject", [])}
     off_missed = {t: r.splitlines()[0] if r else "" for t, r in off.items() if not declines_or_redirects(r)}
 
     questions = [(q, _first_reply(bot, q["text"])) for q in data["article_questions"]]

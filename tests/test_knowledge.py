@@ -130,3 +130,26 @@ def test_comparison_of_one_format_adds_the_others():
 def test_internal_and_external_cooc_are_told_apart():
     reply = knowledge.comparison(["cooc_internal", "cooc_external"])
     assert "private community" in reply and "all Internet users" in reply
+
+
+# ---- a comparison on one aspect compares that aspect
+def _ranking(**scores):
+    return [{"name": name, "confidence": value} for name, value in scores.items()]
+
+
+def test_a_comparison_about_one_aspect_is_recognised_from_the_intent_ranking():
+    assert knowledge.compared_aspect(_ranking(compare_formats=0.9, ask_group_size=0.09,
+                                              ask_goals=0.005)) == "group_size"
+    # Spread over several topics, or leaning to the definition: a plain comparison.
+    assert knowledge.compared_aspect(_ranking(compare_formats=0.9, ask_content=0.04,
+                                              ask_goals=0.03, ask_audience=0.03)) is None
+    assert knowledge.compared_aspect(_ranking(compare_formats=0.9, ask_definition=0.08,
+                                              ask_goals=0.02)) is None
+    assert knowledge.compared_aspect([]) is None
+
+
+def test_an_aspect_comparison_gives_each_format_its_answer_on_that_aspect():
+    lines = knowledge.comparison(["mooc", "spoc"], "group_size").splitlines()
+    assert lines == [f"• MOOC: {knowledge.find_answer('group_size', 'mooc')}",
+                     f"• SPOC: {knowledge.find_answer('group_size', 'spoc')}"]
+    assert knowledge.comparison(["mooc", "spoc"], None) != "\n".join(lines)
