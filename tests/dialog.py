@@ -3,6 +3,7 @@ recognises which question of the recommendation dialog the bot just asked."""
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import uuid
 from functools import lru_cache
 
 import yaml
@@ -86,6 +87,25 @@ def answer_until_recommended(dialog: Dialog, reply: str, answers: Dict[str, str]
             continue
         reply, after_midway = dialog.say(answers.get(slot, NO_SCRIPTED_ANSWER)), False
     raise AssertionError(f"no recommendation after {max_turns} turns")
+
+
+def run_manager(bot: RasaStack, name: str, manager: Dict, folder: Path) -> Dict:
+    """One simulated manager's whole dialog (its opening, then its scripted answers until
+    the recommendation); the transcript is saved in `folder`. Returns the outcome: the
+    format recommended (None and the error when there was none) and how often the most
+    asked question was asked."""
+    dialog = Dialog(bot, f"{name}-{manager['id']}-{uuid.uuid4().hex[:6]}")
+    outcome = {"id": manager["id"], "expected": manager["expected"]}
+    try:
+        counts = answer_until_recommended(dialog, dialog.say(manager["opening"]),
+                                          manager["answers"], manager.get("midway"))
+        outcome["format"] = recommended_format("\n".join(
+            line[6:] for line in dialog.lines if line.startswith("Bot:  ")))
+        outcome["max_asked"] = max(counts.values(), default=0)
+    except AssertionError as error:
+        outcome.update(format=None, error=str(error)[:300], max_asked=0)
+    dialog.save(folder)
+    return outcome
 
 
 def domain_text(response: str) -> str:

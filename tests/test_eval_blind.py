@@ -28,9 +28,7 @@ import yaml
 
 from assistant import content
 from devstack import ROOT, RasaStack, texts
-from tests.dialog import (Dialog, answer_until_recommended, declines,
-                          declines_or_redirects, domain_text,
-                          opening, recommended_format)
+from tests.dialog import declines, declines_or_redirects, domain_text, opening, run_manager
 
 pytestmark = pytest.mark.integration  # servers and the trained model
 
@@ -90,21 +88,6 @@ def _first_reply(bot: RasaStack, text: str) -> str:
     return texts(bot.say(f"blind-{uuid.uuid4().hex[:12]}", text))
 
 
-def _run_dialog(bot: RasaStack, name: str, manager: dict) -> dict:
-    dialog = Dialog(bot, f"{name}-{manager['id']}-{uuid.uuid4().hex[:6]}")
-    outcome = {"id": manager["id"], "expected": manager["expected"]}
-    try:
-        counts = answer_until_recommended(dialog, dialog.say(manager["opening"]),
-                                          manager["answers"], manager.get("midway"))
-        outcome["format"] = recommended_format("\n".join(
-            line[6:] for line in dialog.lines if line.startswith("Bot:  ")))
-        outcome["max_asked"] = max(counts.values(), default=0)
-    except AssertionError as error:
-        outcome.update(format=None, error=str(error)[:300], max_asked=0)
-    dialog.save(ROOT / "artifacts" / "eval" / name / "dialogs")
-    return outcome
-
-
 def _rate(hits: int, total: int) -> str:
     return f"{hits}/{total} ({hits / total:.0%})" if total else "none in this set"
 
@@ -114,7 +97,8 @@ def test_blind_set(bot, name):
     data = load(name)
     shutil.rmtree(ROOT / "artifacts" / "eval" / name, ignore_errors=True)
 
-    dialogs = [_run_dialog(bot, name, m) for m in data.get("managers", [])]
+    dialogs = [run_manager(bot, name, m, ROOT / "artifacts" / "eval" / name / "dialogs")
+               for m in data.get("managers", [])]
     dialogs_right = [d for d in dialogs if d["format"] in d["expected"] and d["max_asked"] <= 2]
 
     off = {item["text"]: _first_reply(bot, item["text"]) for item in data.get("off_subject", [])}

@@ -16,8 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.dialog import (Dialog, answer_until_recommended, declines, declines_or_redirects,
-                          recommended_format)
+from tests.dialog import declines, declines_or_redirects, run_manager
 from devstack import ROOT, RasaStack, texts
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
@@ -75,21 +74,7 @@ def test_simulated_managers_reach_the_expected_format_without_loops(bot):
     managers = load("managers.yml", "managers")
     assert len(managers) >= MIN_MANAGERS
     shutil.rmtree(RESULTS / "dialogs", ignore_errors=True)
-    results = []
-    for manager in managers:
-        dialog = Dialog(bot, f"manager-{manager['id']}-{uuid.uuid4().hex[:6]}")
-        outcome = {"id": manager["id"], "expected": manager["expected"]}
-        try:
-            counts = answer_until_recommended(dialog, dialog.say(manager["opening"]),
-                                              manager["answers"], manager.get("midway"))
-            outcome["format"] = recommended_format("\n".join(
-                line[6:] for line in dialog.lines if line.startswith("Bot:  ")))
-            outcome["max_asked"] = max(counts.values(), default=0)
-        except AssertionError as error:
-            outcome["format"], outcome["error"] = None, str(error)[:300]
-            outcome["max_asked"] = 0
-        dialog.save(RESULTS / "dialogs")
-        results.append(outcome)
+    results = [run_manager(bot, "manager", m, RESULTS / "dialogs") for m in managers]
     _save("managers.json", results)
     right = [r for r in results if r["format"] in r["expected"]]
     looped = [r for r in results if r["max_asked"] > 2]
