@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -21,6 +21,10 @@ FORM = "recommendation_form"
 # question mark or a question word, or naming a format) that a rule answers before the
 # dialog goes on. Anything else is an answer the form could not read.
 REQUEST_INTENTS = {"cancel", "start_over", "human_handoff", "help", "bot_challenge"}
+# A request for a person whose words also answer the pending question ("sí, individual help
+# please" to "coaching or support?", "the IT trainer can help" to "resources?"): there, the
+# answer readers decide (ActionAnswerOrHandoff, then the form).
+ANSWERABLE_REQUESTS = {"human_handoff"}
 FORMAT_QUESTION_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size",
                            "ask_content", "ask_duration", "ask_rewards", "ask_cost",
                            "ask_history", "ask_pronunciation", "ask_coexist", "compare_formats",
@@ -72,6 +76,15 @@ def _is_interruption(message: Dict[Text, Any]) -> bool:
     if intent in FORMAT_QUESTION_INTENTS and _names_format(message):
         return True
     return intent in QUESTION_INTENTS and _is_question(text)
+
+
+def _answers_pending(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
+    """Does the message answer the pending question, as the answer readers read it?"""
+    if not requested:
+        return False
+    answer = dialog_answers.read_answer(requested, message.get("text") or "",
+                                        message.get("answers"))
+    return answer is not None and answer is not dialog_answers.UNSURE
 
 
 def _events(values: Dict[Text, Any]) -> List[EventType]:
@@ -197,6 +210,8 @@ class ValidateRecommendationForm(FormValidationAction):
         """ "No, stop this" is a request even though "no" could answer a yes/no question:
         a confident cancel/start over/person request wins unless the message says
         something about the question itself."""
+        if _intent(message) in ANSWERABLE_REQUESTS and _answers_pending(message, requested):
+            return False
         confident = (message.get("intent") or {}).get("confidence", 0) >= 0.8
         text = message.get("text") or ""
         return (confident and _intent(message) in REQUEST_INTENTS
@@ -384,3 +399,18 @@ class ActionStartOver(Action):
         return [SlotSet(slot, None) for slot in
                 (*dialog_answers.FORM_SLOTS, *BOOKKEEPING_SLOTS, "recommended_format",
                  "requested_slot")]
+
+
+class ActionAnswerOrHandoff(Action):
+    """A request for a person in the middle of the dialog: the hand-off, unless the message
+    answers the pending question, which the form then takes (a rule would otherwise send
+    "the IT trainer can help" to the hand-off and ask "resources?" again, for ever)."""
+
+    def name(self) -> Text:
+        return "action_answer_or_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        if _answers_pending(tracker.latest_message, tracker.get_slot("requested_slot")):
+            return [FollowupAction("recommendation_form")]
+        return [FollowupAction("handoff_form")]

@@ -25,10 +25,12 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
 
 def responses_uttered_by_actions() -> set:
     """The domain responses the custom actions utter (dispatcher.utter_message(response=)):
-    the names written in actions/, and utter_learners_<problem>."""
+    the names written in actions/ and in the core they call (assistant/), and
+    utter_learners_<problem>."""
     from assistant.learner_count import PROBLEMS
 
-    code = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "actions").glob("*.py"))
+    code = "".join(path.read_text(encoding="utf-8") for folder in ("actions", "assistant")
+                   for path in (ROOT / folder).glob("*.py"))
     return (set(re.findall(r"[\"'](utter_\w+)[\"']", code))
             | {f"utter_learners_{problem}" for problem in PROBLEMS})
 

@@ -1,7 +1,7 @@
 """Reading the recommendation dialog's answers and validating them."""
 import asyncio
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import pytest
 import yaml
@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import dialog_answers
 from assistant.recommendation_rules import load_rules
-from actions.recommendation_form import (ASK_ACTIONS, ActionExplainRecommendation,
+from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrHandoff, ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 from tests.wording import answer, form, question, said
 
@@ -460,3 +460,26 @@ def test_a_button_answers_the_theme():
                                 slots={**SME_SLOTS, "requested_slot": "theme"},
                                 entities=[{"entity": "theme", "value": "general"}]))
     assert slots["theme"] == "general"
+
+
+# ---- a request for a person whose words answer the pending question
+def _answer_or_handoff(text: str, answers: Dict[str, str], requested: str) -> List[Dict]:
+    t = tracker(text, intent="human_handoff", slots={"requested_slot": requested},
+                answers=answers)
+    return ActionAnswerOrHandoff().run(CollectingDispatcher(), t, DOMAIN)
+
+
+def test_a_request_for_help_that_answers_the_question_goes_to_the_form():
+    events = _answer_or_handoff("kind of, the IT trainer can help", {"own_resources": "affirm"},
+                                "own_resources")
+    assert events == [{"event": "followup", "name": "recommendation_form", "timestamp": None}]
+    slots, _ = validate(tracker("kind of, the IT trainer can help", intent="human_handoff",
+                                slots={"requested_slot": "own_resources"},
+                                answers={"own_resources": "affirm"}))
+    assert slots["own_resources"] is True
+
+
+def test_a_request_for_a_person_goes_to_the_hand_off():
+    events = _answer_or_handoff("can I talk to a human?", {"own_resources": "none"},
+                                "own_resources")
+    assert events == [{"event": "followup", "name": "handoff_form", "timestamp": None}]
