@@ -46,8 +46,10 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[
 
     formats = mentioned_formats(tracker)
     if not formats:
-        remembered: Optional[Text] = tracker.get_slot("format") or DEFAULT_FORMAT.get(topic)
-        formats = [remembered] if remembered else []
+        # A format described ("the small private courses") before the one discussed last.
+        meant: Optional[Text] = (knowledge.implied_format(tracker.latest_message.get("answers"))
+                                 or tracker.get_slot("format") or DEFAULT_FORMAT.get(topic))
+        formats = [meant] if meant else []
     if not formats:
         dispatcher.utter_message(response="utter_which_format",
                                  buttons=format_buttons(f"ask_{topic}"))
@@ -94,5 +96,7 @@ class ActionCompareFormats(Action):
             # "MOOC or COOC, for training our customers?": the comparison, then the
             # recommendation dialog starting from what the message said.
             return [FollowupAction("recommendation_form")]
+        # What the article says on choosing between them, then the offer to recommend.
+        dispatcher.utter_message(text=knowledge.general_answer("coexist"))
         dispatcher.utter_message(response="utter_after_comparison")
         return []

@@ -168,6 +168,11 @@ def _is_button_title(slot: str, text: str) -> bool:
     return _normalise(text).strip(" .!") in titles
 
 
+def _first_clause(text: str) -> str:
+    """The words before the first comma, full stop, dash, colon or semicolon."""
+    return re.split(r"[,.;:!?]|\s[-–—]\s", text.strip(), maxsplit=1)[0]
+
+
 def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None) -> Any:
     """The answer to the question just asked: a value, UNSURE, or None if unreadable.
     `readings`: the learnt readers' classes for this message (parse data "answers"); a
@@ -175,10 +180,14 @@ def read_answer(slot: str, text: str, readings: Optional[Dict[str, Any]] = None)
     if slot == "learners":  # "maybe 30" is a number, "not sure" is not
         count = read_learners(text)
         return count if count is not None else (UNSURE if is_unsure(text) else None)
-    if len(_normalise(text).split()) <= SHORT_ANSWER_WORDS:
-        short = UNSURE if is_unsure(text) else read_slot(slot, text, plain=True)
-        if short is not None:
-            return short
+    # A short answer, or one that opens the message ("No, we can't follow thousands of
+    # people one by one", "Private, only licensed customers"): its words are the answer,
+    # the rest explains it and may name the other side.
+    for lead in dict.fromkeys((text, _first_clause(text))):
+        if len(_normalise(lead).split()) <= SHORT_ANSWER_WORDS:
+            short = UNSURE if is_unsure(lead) else read_slot(slot, lead, plain=True)
+            if short is not None:
+                return short
     reading = _reading(slot, readings)
     if reading == "unsure":
         return UNSURE

@@ -26,6 +26,22 @@ def display_name(fmt: str, with_article: bool = False) -> str:
     return info.name
 
 
+# A format a question means without naming it ("why is it called massive?", "and the
+# internal one?"), as the implied-format reader reads it (data/answers/implied_format.yml,
+# components/answer_reader.py), from this confidence on.
+IMPLIED_FORMAT = "implied_format"
+IMPLIED_FORMAT_CONFIDENCE = 0.6
+
+
+def implied_format(readings: Optional[Dict]) -> Optional[str]:
+    """The format a message describes without naming it, or None."""
+    reading = (readings or {}).get(IMPLIED_FORMAT) or {}
+    value = reading.get("value")
+    if value in load().formats and reading.get("confidence", 0.0) >= IMPLIED_FORMAT_CONFIDENCE:
+        return value
+    return None
+
+
 def general_topics() -> List[str]:
     return [topic for topic, entry in load().topics.items() if entry.general]
 

@@ -9,9 +9,13 @@ from actions.actions import ActionAnswerQuestion, ActionCompareFormats
 from tests.wording import answer, general, topic
 
 
-def tracker(intent: str, formats: List[str] = (), slots: Optional[Dict] = None) -> Tracker:
+def tracker(intent: str, formats: List[str] = (), slots: Optional[Dict] = None,
+            implied: Optional[tuple] = None) -> Tracker:
+    """`implied`: the implied-format reader's (format, confidence) for the message."""
     entities = [{"entity": "format", "value": f} for f in formats]
     message = {"intent": {"name": intent, "confidence": 0.99}, "entities": entities, "text": "…"}
+    if implied:
+        message["answers"] = {"implied_format": {"value": implied[0], "confidence": implied[1]}}
     return Tracker("user", slots or {}, message, [], False, None, {}, "action_listen")
 
 
@@ -27,7 +31,8 @@ def test_two_bare_format_names_are_compared():
     assert messages[0]["response"] == "utter_comparison"
     assert answer("spoc", "summary") in messages[0]["lines"]
     assert answer("cooc", "summary") in messages[0]["lines"]
-    assert messages[1]["response"] == "utter_after_comparison"
+    assert messages[1]["text"] == general("coexist")
+    assert messages[2]["response"] == "utter_after_comparison"
 
 
 def test_two_format_names_after_a_question_answer_that_question():
@@ -107,7 +112,9 @@ def test_comparison(formats, present, absent):
         assert answer(p, "summary") in messages[0]["lines"]
     for a in absent:
         assert answer(a, "summary") not in messages[0]["lines"]
-    assert messages[1]["response"] == "utter_after_comparison"
+    # What the article says on choosing, then the offer to recommend.
+    assert messages[1]["text"] == general("coexist")
+    assert messages[2]["response"] == "utter_after_comparison"
 
 
 def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom():
@@ -121,3 +128,24 @@ def test_the_action_server_registers_one_ask_action_per_question_and_no_phantom(
     assert {f"action_ask_{slot}" for slot in dialog_answers.FORM_SLOTS} <= set(executor.actions)
     assert {f"action_ask_handoff_{slot}" for slot in ("accepted", "email", "project",
                                                        "confirmed")} <= set(executor.actions)
+
+
+def test_a_format_described_but_not_named_is_answered():
+    """"why is it called massive?": the format the reader reads from the description."""
+    messages, slots = run(ActionAnswerQuestion(), tracker("ask_group_size", implied=("mooc", 0.9)))
+    assert messages[0]["text"] == answer("mooc", "group_size")
+    assert slots["format"] == "mooc"
+
+
+def test_a_described_format_beats_the_one_discussed_before():
+    """"and the internal one?" after a question on the external COOC."""
+    messages, _ = run(ActionAnswerQuestion(), tracker("ask_audience", slots={"format": "cooc_external"},
+                                                      implied=("cooc_internal", 0.8)))
+    assert messages[0]["text"] == answer("cooc_internal", "audience")
+
+
+@pytest.mark.parametrize("implied", [("none", 0.95), ("spoc", 0.3)])
+def test_no_confident_description_keeps_the_format_discussed_before(implied):
+    messages, _ = run(ActionAnswerQuestion(),
+                      tracker("ask_rewards", slots={"format": "mooc"}, implied=implied))
+    assert messages[0]["text"] == answer("mooc", "rewards")

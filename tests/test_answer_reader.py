@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant import content, dialog_answers
+from assistant import content, dialog_answers, knowledge
 from assistant.dialog_answers import UNSURE, read_all, read_answer
 from components.answer_reader import read_examples
 from devstack import ROOT
@@ -26,6 +26,9 @@ def reading(value: str, confidence: float = 0.95) -> dict:
 
 def test_every_question_has_a_reader_with_many_examples_per_class():
     examples = read_examples(ANSWERS)
+    formats = examples.pop(knowledge.IMPLIED_FORMAT)
+    assert set(formats) == set(knowledge.format_names()) - {"elearning", "blended"} | {"none"}
+    assert all(len(texts) >= 30 for texts in formats.values()), formats.keys()
     assert set(examples) == set(dialog_answers.FORM_SLOTS) - {"learners"}
     for slot, labels in examples.items():
         assert {"unsure", "none"} <= set(labels), slot
@@ -120,3 +123,20 @@ def test_examples_are_read_from_every_file(tmp_path: Path):
     (tmp_path / "coaching.yml").write_text(
         'slot: coaching\nanswers:\n  affirm: ["yes please"]\n  none: ["hello"]\n')
     assert read_examples(tmp_path) == {"coaching": {"affirm": ["yes please"], "none": ["hello"]}}
+
+
+@pytest.mark.parametrize("slot, text, misreading, expected", [
+    ("coaching", "No, we can't follow thousands of people one by one.", "affirm", False),
+    ("open_to_all", "Private, only licensed customers, not the whole internet.", "open", False),
+    ("own_resources", "Yes - our two clinical educators could build it", "deny", True),
+    ("theme", "Marketing, general thing, not about our software.", "company", "general"),
+])
+def test_an_answer_that_opens_the_message_beats_a_reader_misled_by_the_rest(
+        slot, text, misreading, expected):
+    """The rest of the message explains the answer and may name the other side."""
+    assert read_answer(slot, text, {slot: reading(misreading, 0.8)}) == expected
+
+
+def test_a_long_first_clause_is_left_to_the_reader():
+    text = "Actually we'd like an in-person day, but the budget won't allow it"
+    assert read_answer("face_to_face", text, {"face_to_face": reading("deny")}) is False

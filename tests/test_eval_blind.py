@@ -70,10 +70,10 @@ def _shown_sources(reply: str) -> List[str]:
     """The article sources of every knowledge answer the reply shows."""
     shown = _norm(reply)
     sources = []
-    for topics in content.knowledge().answers.values():
-        for answer in topics.values():
-            if _norm(answer.line) in shown:
-                sources += [_norm(s) for s in answer.sources]
+    answers = [a for topics in content.knowledge().answers.values() for a in topics.values()]
+    for answer in answers + list(content.knowledge().general.values()):
+        if _norm(answer.line) in shown:
+            sources += [_norm(s) for s in answer.sources]
     return sources
 
 

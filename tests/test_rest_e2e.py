@@ -2,7 +2,7 @@
 import pytest
 
 from devstack import texts
-from tests.wording import answer, response, said, topic
+from tests.wording import answer, general, response, said, topic
 
 pytestmark = pytest.mark.integration  # servers, services or the trained model
 
@@ -42,8 +42,9 @@ def test_fixed_wording_comes_from_domain_responses_with_their_buttons(bot):
     compare = bot.say("which", "/compare_formats")
     assert said(response("utter_comparison"), compare[0]["text"])
     assert f"\n• {answer('mooc', 'summary')}" in compare[0]["text"]
-    assert compare[1]["text"] == response("utter_after_comparison")
-    assert compare[1]["buttons"][0]["payload"] == "/request_recommendation"
+    assert compare[1]["text"] == general("coexist")
+    assert compare[2]["text"] == response("utter_after_comparison")
+    assert compare[2]["buttons"][0]["payload"] == "/request_recommendation"
     silent = texts(bot.say("which", "/ask_duration{\"format\":\"spoc\"}"))
     assert said(response("utter_article_silent_offer"), silent)
     assert topic("duration")["silent"].format(format="a SPOC") in silent
