@@ -35,7 +35,7 @@ QUESTION_INTENTS = FORMAT_QUESTION_INTENTS | OTHER_QUESTION_INTENTS
 # "I'm not sure what a SPOC is": a question, though not phrased as one.
 EMBEDDED_QUESTION = re.compile(r"\b(what|how|which|why)\b.*\b(is|are|does|means?)\b",
                                re.IGNORECASE)
-BOOKKEEPING_SLOTS = ("misses", "answer_problem", "left_open")
+BOOKKEEPING_SLOTS = ("misses", "answer_problem", "left_open", "explained")
 QUESTION_WORDS = re.compile(
     r"^\W*(so |and |but |wait,? |sorry,? |hold on,? |ok,? |okay,? )?(what|what's|whats|how|who|why|"
     r"when|where|which|can|could|is|are|does|do|should|would|will|tell me|explain)\b",
@@ -78,13 +78,24 @@ def _is_interruption(message: Dict[Text, Any]) -> bool:
     return intent in QUESTION_INTENTS and _is_question(text)
 
 
+# Below the form's reading confidence, a reading this sure of an answer still wins over a
+# request for a person (action_answer_or_handoff).
+HANDOFF_OR_ANSWER = 0.5
+
+
 def _answers_pending(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
     """Does the message answer the pending question, as the answer readers read it?"""
     if not requested:
         return False
     answer = dialog_answers.read_answer(requested, message.get("text") or "",
                                         message.get("answers"))
-    return answer is not None and answer is not dialog_answers.UNSURE
+    if answer is not None and answer is not dialog_answers.UNSURE:
+        return True
+    # A request for a person whose words still lean to an answer ("kind of, the IT trainer
+    # can help"): the classifier's intent is as unsure, and the answer keeps the dialog going.
+    reading = (message.get("answers") or {}).get(requested) or {}
+    return (reading.get("value") not in (None, dialog_answers.NOT_AN_ANSWER, "unsure")
+            and reading.get("confidence", 0.0) >= HANDOFF_OR_ANSWER)
 
 
 def _events(values: Dict[Text, Any]) -> List[EventType]:
@@ -399,6 +410,30 @@ class ActionStartOver(Action):
         return [SlotSet(slot, None) for slot in
                 (*dialog_answers.FORM_SLOTS, *BOOKKEEPING_SLOTS, "recommended_format",
                  "requested_slot")]
+
+
+class ActionExplainQuestion(Action):
+    """A question about the pending question ("what do you mean by resources?") or a call
+    for help in the middle of the dialog: what the question means, then the question again.
+    Asked a second time, the question is left open, so that it never comes back a third
+    time (a rule would otherwise explain and ask it again for ever)."""
+
+    def name(self) -> Text:
+        return "action_explain_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        slot = tracker.get_slot("requested_slot")
+        if slot not in dialog_answers.FORM_SLOTS:
+            dispatcher.utter_message(response="utter_help")
+            return []
+        if tracker.get_slot("explained") != slot:
+            dispatcher.utter_message(text=dialog_answers.explanation(slot))
+            return [SlotSet("explained", slot)]
+        dispatcher.utter_message(text=dialog_answers.message("left_open"))
+        left_open = list(tracker.get_slot("left_open") or [])
+        return [SlotSet("left_open", left_open + [slot]), SlotSet("misses", 0),
+                SlotSet("answer_problem", None), SlotSet("explained", None)]
 
 
 class ActionAnswerOrHandoff(Action):

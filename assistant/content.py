@@ -282,6 +282,14 @@ class FormAnswersFile(BaseModel):
     noted: Dict[str, Dict[Any, str]]
     hints: Dict[str, str]
     open_answers: Dict[str, Dict[str, Any]]
+    explanations: Dict[str, str]
+
+    @root_validator(skip_on_failure=True)
+    def every_question_is_explained(cls, values):
+        missing = set(values["questions"]) - set(values["explanations"])
+        if missing:
+            raise ValueError(f"explanations: missing for {', '.join(sorted(missing))}")
+        return values
 
     @root_validator(skip_on_failure=True)
     def choices_are_known(cls, values):

@@ -270,6 +270,11 @@ def hint(slot: str) -> str:
     return load()["hints"][slot]
 
 
+def explanation(slot: str) -> str:
+    """What the question for `slot` means ("what do you mean by resources?")."""
+    return load()["explanations"][slot]
+
+
 def message(key: str, **values: Any) -> str:
     return load()["messages"][key].format(**values)
 

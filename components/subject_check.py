@@ -86,6 +86,12 @@ TOPIC_INTENTS = {"ask_definition", "ask_goals", "ask_audience", "ask_group_size"
 QUESTION_INTENTS = TOPIC_INTENTS - {RECOMMENDATION}
 # A learnt reading of the audience or the goal from this probability on counts as stated.
 STATED = 0.8
+# A question the classifier reads as a format question, giving a request less than this
+# probability, stays a question even when it mentions learners ("how many people enrol in
+# these open online courses?"): the classifier learnt requests from hundreds of needs.
+NEED_PLAUSIBLE = 0.1
+# ... and a question naming a format, or one read confidently, from this probability on.
+NEED_LIKELY = 0.2
 NOT_ANSWERS = ("none", "unsure")
 
 
@@ -165,6 +171,11 @@ class SubjectCheck(GraphComponent, IntentClassifier):
         return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
 
     @staticmethod
+    def _probability(message: Message, intent: Text) -> float:
+        return next((i.get(PREDICTED_CONFIDENCE_KEY, 0.0) for i in message.get(INTENT_RANKING_KEY) or []
+                     if i.get(INTENT_NAME_KEY) == intent), 0.0)
+
+    @staticmethod
     def _names_format(message: Message) -> bool:
         return any(e.get("entity") == "format" for e in message.get(ENTITIES) or [])
 
@@ -177,12 +188,19 @@ class SubjectCheck(GraphComponent, IntentClassifier):
 
     def _states_a_training_need(self, message: Message) -> bool:
         text = message.get(TEXT) or ""
-        if (self._intent(message) in NOT_A_NEED or text.startswith("/")
-                or self._names_format(message)):
+        if self._intent(message) in NOT_A_NEED or text.startswith("/"):
             return False
+        # A question the classifier reads as a format question stays one, unless it also
+        # gives a request some probability ("can we train prospects before they sign?
+        # ~300 companies, private access only"; "we'd like a free course for anyone to
+        # keep our members loyal, is that a mooc?").
+        request = self._probability(message, RECOMMENDATION)
         confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY, 0)
-        if (self._intent(message) in TOPIC_INTENTS and confidence >= CONFIDENT
-                and QUESTION.search(text)):
+        is_question = self._intent(message) in QUESTION_INTENTS and QUESTION.search(text)
+        if request < NEED_PLAUSIBLE and (is_question or self._names_format(message)):
+            return False
+        if request < NEED_LIKELY and (self._names_format(message)
+                                      or (is_question and confidence >= CONFIDENT)):
             return False  # "do we need to stick to one type of course, or can we mix them?"
         if not self.need_words & set(_words(message)):
             return False

@@ -10,7 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import dialog_answers
 from assistant.recommendation_rules import load_rules
-from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrHandoff, ActionExplainRecommendation,
+from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrHandoff, ActionExplainQuestion,
+                                         ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 from tests.wording import answer, form, question, said
 
@@ -483,3 +484,40 @@ def test_a_request_for_a_person_goes_to_the_hand_off():
     events = _answer_or_handoff("can I talk to a human?", {"own_resources": "none"},
                                 "own_resources")
     assert events == [{"event": "followup", "name": "handoff_form", "timestamp": None}]
+
+
+@pytest.mark.parametrize("reading, goes_to", [
+    ({"value": "affirm", "confidence": 0.58}, "recommendation_form"),
+    ({"value": "unsure", "confidence": 0.9}, "handoff_form"),
+    ({"value": "affirm", "confidence": 0.3}, "handoff_form"),
+])
+def test_a_request_for_a_person_that_leans_to_an_answer_keeps_the_dialog(reading, goes_to):
+    t = tracker("kind of, the IT trainer can help", intent="human_handoff",
+                slots={"requested_slot": "own_resources"})
+    t.latest_message["answers"] = {"own_resources": reading}
+    events = ActionAnswerOrHandoff().run(CollectingDispatcher(), t, DOMAIN)
+    assert events == [{"event": "followup", "name": goes_to, "timestamp": None}]
+
+
+# ---- "what do you mean by resources?" in the middle of the dialog
+def _explain(slots: Dict):
+    dispatcher = CollectingDispatcher()
+    t = tracker("what do you mean by resources?", intent="help", slots=slots)
+    events = ActionExplainQuestion().run(dispatcher, t, DOMAIN)
+    return {e["name"]: e["value"] for e in events}, dispatcher.messages
+
+
+def test_a_question_about_the_pending_question_is_explained_once_then_left_open():
+    slots, messages = _explain({"requested_slot": "own_resources"})
+    assert messages[0]["text"] == form()["explanations"]["own_resources"]
+    assert slots == {"explained": "own_resources"}
+    # Asked again: the question is left open, so it is not asked a third time.
+    slots, messages = _explain({"requested_slot": "own_resources", "explained": "own_resources",
+                                "left_open": ["theme"]})
+    assert messages[0]["text"] == form()["messages"]["left_open"]
+    assert slots["left_open"] == ["theme", "own_resources"] and slots["explained"] is None
+
+
+def test_help_outside_a_question_is_the_usual_help():
+    _, messages = _explain({})
+    assert messages[0]["response"] == "utter_help"

@@ -115,3 +115,20 @@ def test_an_unsure_message_naming_a_format_takes_the_best_guess(component):
         return component.process([message])[0].get("intent")["name"]
     assert parse_ranked(0.15) == "ask_group_size"
     assert parse_ranked(0.05) == "nlu_fallback"
+
+
+@pytest.mark.parametrize("request_probability, expected", [
+    (0.01, "ask_audience"), (0.3, "request_recommendation")])
+def test_a_format_question_mentioning_learners_is_a_need_only_if_the_classifier_allows_it(
+        component, request_probability, expected):
+    """"How many people enrol in these open online courses?" is a question, not a need,
+    unless the classifier itself gives a request some probability."""
+    message = Message({"text": "how many people train in these online courses, the public?",
+                       "intent": {"name": "ask_audience", "confidence": 0.43},
+                       "intent_ranking": [{"name": "ask_audience", "confidence": 0.43},
+                                          {"name": "request_recommendation",
+                                           "confidence": request_probability}],
+                       "entities": [],
+                       "answers": {"audience": {"value": "public", "confidence": 0.95}}})
+    tokenizer.process([message])
+    assert component.process([message])[0].get("intent")["name"] == expected
