@@ -43,7 +43,6 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from patches import rasa36
 
-rasa36.apply()  # every Rasa process of this project loads this store (patches/rasa36.py)
 logger = logging.getLogger(__name__)
 
 
@@ -70,6 +69,9 @@ _LAST_ID = sa.select(sa.func.max(_EVENTS.c.id)).where(
 
 class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 1000, **kwargs: Any) -> None:
+        # Rasa builds its tracker store with this constructor in every Rasa process this
+        # project starts (endpoints.yml), before the first message: the place to fix Rasa.
+        rasa36.apply()
         super().__init__(*args, **kwargs)
         self._kept: "OrderedDict[Text, _Kept]" = OrderedDict()
         self._cache_size = int(cache_size)
