@@ -1,8 +1,9 @@
 """Which unit tests fail when a training manager rewords the content files?
 
 For each content file (data/knowledge.yml, data/recommendation.yml, data/form_answers.yml,
-data/handoff.yml, domain.yml's responses) this rewords what the bot says: every word "the"
-becomes "that", and " Indeed." is appended to each value that ends like a sentence. It never
+data/handoff.yml, domain.yml's responses) this rewords what the bot says: "the" becomes
+"that", "with" "along with", "about" "around" (REWORDINGS), and " Indeed." is appended to
+each value that ends like a sentence. It never
 touches keys, payloads, button titles (closed sets), the reading vocabulary of
 data/form_answers.yml, the article's sources, nor anything between quotes (the article's
 words, examples to type) or braces (placeholders). It runs the unit suite (`make
@@ -34,7 +35,9 @@ UNIT_TESTS = ["-m", "not integration and not slow", "tests"]  # as `make test-un
 
 # Kept as they are: quoted words (“the article's”, "typed examples") and {placeholders}.
 PROTECTED = re.compile(r"“[^”]*”|\"[^\"]*\"|\{[^{}]*\}")
-THE = re.compile(r"\b(t|T)he\b")
+# Words replaced by others that keep the facts (and their capitalised forms).
+REWORDINGS = {"the": "that", "with": "along with", "about": "around"}
+WORD = re.compile(r"\b(%s)\b" % "|".join(REWORDINGS), re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?][”\"')]*$")
 
 # Which values of each file are wording the bot says, by their path of keys ("*": any key,
@@ -65,13 +68,18 @@ WORDING: Dict[str, List[Path_]] = {
 
 
 def reword(text: str) -> str:
-    """"the" -> "that" outside quotes and placeholders; " Indeed." after a sentence."""
+    """REWORDINGS outside quotes and placeholders; " Indeed." after a sentence."""
+    def swap(words: str) -> str:
+        def other(match: "re.Match[str]") -> str:
+            word = REWORDINGS[match.group().lower()]
+            return word[0].upper() + word[1:] if match.group()[0].isupper() else word
+        return WORD.sub(other, words)
+
     parts, last = [], 0
     for match in PROTECTED.finditer(text):
-        parts += [THE.sub(lambda m: m.group(1) + "hat", text[last:match.start()]),
-                  match.group()]
+        parts += [swap(text[last:match.start()]), match.group()]
         last = match.end()
-    parts.append(THE.sub(lambda m: m.group(1) + "hat", text[last:]))
+    parts.append(swap(text[last:]))
     reworded = "".join(parts)
     if SENTENCE_END.search(reworded.rstrip()):
         reworded = reworded.rstrip() + " Indeed."
