@@ -1,6 +1,7 @@
 """The Rasa patches (patches/rasa36.py): the cached validation of custom action responses
-accepts and refuses what Rasa's does, a tracker store error is no longer swallowed, and
-another Rasa version is refused."""
+accepts and refuses what Rasa's does, a tracker store error is no longer swallowed,
+another Rasa version is refused, and the patches are applied when Rasa builds the tracker
+store or a channel, never by an import."""
 import asyncio
 import json
 import os
