@@ -27,6 +27,9 @@ the database changed under a writer, the kept copy is dropped and a warning logg
 
 Measured with scripts/bench_tracker_store.py (ten-message conversations, retrieve + save
 per message): 9.5-9.9 ms per message with the stock store, 2.0-2.9 ms with this one.
+
+Rasa builds this store in every Rasa process the project starts: its constructor applies
+the project's fixes to Rasa (patches/rasa36.py); importing this module applies nothing.
 """
 import json
 import logging
