@@ -4,6 +4,8 @@ silence" guard that every channel uses (`handle_turn`).
 Slack and Teams are referenced from credentials files as
 `channels.slack.SlackConnector` and `channels.teams.TeamsConnector`; their webhook
 paths stay Rasa's own (`/webhooks/slack/webhook`, `/webhooks/botframework/webhook`).
+Each connector's `from_credentials` (how Rasa loads a channel from the credentials file)
+applies the Rasa patches (patches/rasa36.py); importing a module here changes nothing.
 """
 import asyncio
 import logging
@@ -14,9 +16,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from patches import rasa36
-
-rasa36.apply()  # whichever of the store and the channels Rasa imports first
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."

@@ -26,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import CountingOutput, handle_turn, webhook_blueprint
+from patches import rasa36
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,11 @@ class RestInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        rasa36.apply()
+        return cls()
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         data = request.ctx.payload

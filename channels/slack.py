@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels import CountingOutput, handle_turn, webhook_blueprint
+from patches import rasa36
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class SlackConnector(SlackInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        rasa36.apply()
         if not credentials or not credentials.get("slack_token"):
             cls.raise_missing_credentials_exception()
         return cls(

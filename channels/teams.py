@@ -29,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import CountingOutput, handle_turn, webhook_blueprint
+from patches import rasa36
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ class TeamsConnector(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        rasa36.apply()
         if not credentials:
             cls.raise_missing_credentials_exception()
         return cls(

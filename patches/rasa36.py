@@ -5,9 +5,10 @@ Each patch names the Rasa defect it fixes (with its upstream issue) and is appli
 so an upgrade stops at start-up until each patch is checked (still needed? still right?)
 and RASA_VERSION below is updated.
 
-Who calls `apply()`: `stores.cached_sql` (the tracker store of every Rasa process this
-project starts: `make run`, `make shell`, the cluster, the containers, the tests) and
-`channels` (every channel connector), whichever Rasa imports first.
+Who calls `apply()`, when Rasa builds them (never at import): the constructor of
+`stores.cached_sql.CachedSQLTrackerStore` (the tracker store of every Rasa process this
+project starts: `make run`, `make shell`, the cluster, the containers, the tests) and the
+`from_credentials` of each connector in `channels/`. Importing this module patches nothing.
 
 Fixed without patching (so not here): the SQL connection pool's pre-ping is set where
 the pool is built (stores/cached_sql.py); a turn that ends without any bot message gets

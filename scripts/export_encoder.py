@@ -27,18 +27,12 @@ CHECK_TEXTS = ["hi", "What is a SPOC?", "which format should I choose for 200 em
                " ".join(["the learners follow the course online at their own pace"] * 20)]
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def main(folder: Path) -> None:
     target, stamp = folder / ONNX_FILE, folder / (ONNX_FILE + ".json")
-    made_from = {"weights_sha256": sha256(folder / "model.safetensors"),
-                 "export_code_sha256": sha256(ROOT / "components" / "encoder_export.py")}
+    # The weights as scripts/fetch_encoder.py checked them (about 90 MB, read at once).
+    made_from = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in (
+        ("weights_sha256", folder / "model.safetensors"),
+        ("export_code_sha256", ROOT / "components" / "encoder_export.py"))}
     if target.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == made_from:
         return
     print(f"export_encoder: {folder / 'model.safetensors'} -> {target} (a minute or two)",

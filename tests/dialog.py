@@ -1,31 +1,39 @@
 """A scripted user in a REST conversation: sends messages, keeps the transcript and
 recognises which question of the recommendation dialog the bot just asked."""
-from pathlib import Path
-from typing import Dict, List, Optional
-
 import uuid
 from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from assistant import content, dialog_answers, knowledge
+from assistant.learner_count import PROBLEMS
 from devstack import ROOT, RasaStack, texts
 
 TRANSCRIPTS = ROOT / "artifacts" / "transcripts"
-# Each question by a piece of its wording, in the question and in its re-ask (hint).
-QUESTIONS = {
-    "audience": ("Who are the learners", "who the learners are"),
-    "learners": ("How many learners", "number of learners"),
-    "goal": ("main goal",),
-    "coaching": ("individual coaching",),
-    "face_to_face": ("face-to-face sessions",),
-    "own_resources": ("build its own course",),
-    # Asked only when the answer can still change the recommendation.
-    "theme": ("What is the course about", "what the course is about"),
-    "exchanges": ("exchange with each other",),
-    "open_to_all": ("private to your organisation",),
-}
-FORMATS = {"a MOOC": "mooc", "an internal COOC": "cooc_internal",
-           "an external COOC": "cooc_external", "a SPOC": "spoc"}
+
+
+def domain_text(response: str) -> str:
+    with (ROOT / "domain.yml").open(encoding="utf-8") as f:
+        return yaml.safe_load(f)["responses"][response][0]["text"]
+
+
+def _asking(slot: str) -> Tuple[str, ...]:
+    """How the bot asks for a slot, as data/form_answers.yml words it: the question, its
+    re-ask after an answer it couldn't read (the hint), and for the learner count the
+    domain responses that say why a count was refused (utter_learners_<problem>)."""
+    texts = [dialog_answers.question(slot)["text"], dialog_answers.hint(slot)]
+    if slot == "learners":
+        texts += [domain_text(f"utter_learners_{problem}") for problem in PROBLEMS]
+    return tuple(" ".join(text.split()) for text in texts)
+
+
+# Each question of the recommendation dialog (some asked only when the answer can still
+# change the recommendation), by the ways it is asked.
+QUESTIONS = {slot: _asking(slot) for slot in dialog_answers.FORM_SLOTS}
+# How a recommendation names each format ("I recommend an internal COOC ...").
+FORMATS = {knowledge.display_name(fmt, with_article=True): fmt for fmt in content.FORMATS}
 
 
 class Dialog:
@@ -47,8 +55,8 @@ class Dialog:
 
 def asked(reply: str) -> List[str]:
     """The questions a reply asks (the last one is pending)."""
-    last = reply.strip().splitlines()[-1] if reply.strip() else ""
-    return [slot for slot, words in QUESTIONS.items() if any(w in last for w in words)]
+    last = " ".join(reply.strip().splitlines()[-1].split()) if reply.strip() else ""
+    return [slot for slot, texts in QUESTIONS.items() if any(text in last for text in texts)]
 
 
 def recommended_format(reply: str) -> Optional[str]:
@@ -106,11 +114,6 @@ def run_manager(bot: RasaStack, name: str, manager: Dict, folder: Path) -> Dict:
         outcome.update(format=None, error=str(error)[:300], max_asked=0)
     dialog.save(folder)
     return outcome
-
-
-def domain_text(response: str) -> str:
-    with (ROOT / "domain.yml").open(encoding="utf-8") as f:
-        return yaml.safe_load(f)["responses"][response][0]["text"]
 
 
 def opening(text: str) -> str:

@@ -57,18 +57,49 @@ def test_nothing_imports_scripts():
     assert not found
 
 
-# Run in a fresh interpreter: which threads each module of the product starts at import.
+# Run in a fresh interpreter: which threads each module of the product starts at import,
+# and which functions or attributes of Rasa (and rasa_sdk, Sanic) it replaces. Rasa's server,
+# agent, channels, stores and actions are imported first, so that what is there to patch is.
 PROBE = """
 import importlib, json, sys, threading
+
+LIBRARIES = ("rasa", "rasa_sdk", "sanic")
+for name in ("rasa.core.run", "rasa.core.agent", "rasa.core.actions.action",
+             "rasa.core.tracker_store", "rasa.core.lock_store", "rasa_sdk.executor"):
+    importlib.import_module(name)
+
+
+def library_attributes():
+    \"\"\"Every module-level name of the loaded libraries, and every attribute of their
+    classes, with its value (kept, so that identities stay meaningful).\"\"\"
+    found = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or module_name.split(".")[0] not in LIBRARIES:
+            continue
+        for name, value in list(vars(module).items()):
+            found[f"{module_name}.{name}"] = value
+            if isinstance(value, type) and value.__module__ == module_name:
+                for attribute, member in list(vars(value).items()):
+                    found[f"{module_name}.{name}.{attribute}"] = member
+    return found
+
+
 before = {t.ident for t in threading.enumerate()}
-started = {}
+library = library_attributes()
+started, patched = {}, {}
 for name in sys.argv[1:]:
     importlib.import_module(name)
     for t in threading.enumerate():
         if t.ident not in before:
             started.setdefault(name, []).append(t.name)
             before.add(t.ident)
-print(json.dumps(started))
+    now = library_attributes()
+    changed = sorted(key for key, value in library.items()
+                     if key not in now or now[key] is not value)
+    if changed:
+        patched[name] = changed
+        library.update({key: now[key] for key in changed if key in now})
+print(json.dumps({"threads": started, "patched": patched}))
 """
 
 
@@ -120,12 +151,13 @@ def quiet_import(modules) -> dict:
         done = subprocess.run([sys.executable, "-c", PROBE, *modules], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-        return {"threads": json.loads(done.stdout.splitlines()[-1]), "connections": len(tried)}
+        return {**json.loads(done.stdout.splitlines()[-1]), "connections": len(tried)}
 
 
 @pytest.mark.slow
-def test_importing_the_product_starts_nothing_and_connects_nowhere():
+def test_importing_the_product_starts_nothing_connects_nowhere_and_patches_nothing():
     modules = list(product_modules())
     assert {"assistant.content", "actions.actions", "actions.handoff", "web.app",
-            "handoff.outbox", "handoff.worker"} <= set(modules)
-    assert quiet_import(modules) == {"threads": {}, "connections": 0}
+            "handoff.outbox", "handoff.worker", "stores.cached_sql", "channels.rest",
+            "patches.rasa36"} <= set(modules)
+    assert quiet_import(modules) == {"threads": {}, "patched": {}, "connections": 0}

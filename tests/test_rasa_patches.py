@@ -1,7 +1,13 @@
 """The Rasa patches (patches/rasa36.py): the cached validation of custom action responses
-accepts and refuses what Rasa's does, a tracker store error is no longer swallowed, and
-another Rasa version is refused."""
+accepts and refuses what Rasa's does, a tracker store error is no longer swallowed,
+another Rasa version is refused, and the patches are applied when Rasa builds the tracker
+store or a channel, never by an import."""
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,7 +17,13 @@ from rasa.shared.core.domain import Domain
 
 from patches import rasa36
 
-rasa36.apply()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def patched_rasa():
+    """Rasa as this project's store and channels leave it (the patches stay applied)."""
+    rasa36.apply()
 
 VALID = {"events": [{"event": "slot", "name": "format", "value": "mooc"}],
          "responses": [{"text": "A MOOC is a Massive Open Online Course."}]}
@@ -88,3 +100,47 @@ def test_rasa_shell_hides_the_known_deprecation_warnings_only(monkeypatch):
         warnings.warn("pkg_resources is deprecated as an API", UserWarning)  # other kind
         warnings.warn("Something new is deprecated", DeprecationWarning)
     assert shown == ["pkg_resources is deprecated as an API", "Something new is deprecated"]
+
+
+# In a fresh interpreter: importing the store and the channels patches nothing; building
+# them as Rasa does (the store's constructor, each connector's `from_credentials`) does.
+HOOKS = """
+import json
+from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
+from channels.rest import RestInput
+from channels.slack import SlackConnector
+from channels.teams import TeamsConnector
+from patches import rasa36
+from stores.cached_sql import CachedSQLTrackerStore
+
+TARGETS = [(RemoteAction, "_validate_action_result"),
+           (FailSafeTrackerStore, "on_tracker_store_error"),
+           (FailSafeTrackerStore, "on_tracker_store_retrieve_error")]
+stock = [vars(cls)[name] for cls, name in TARGETS]
+HOOKS = {
+    "store": lambda: CachedSQLTrackerStore(Domain.empty(), dialect="sqlite", db=":memory:"),
+    "rest": lambda: RestInput.from_credentials(None),
+    "slack": lambda: SlackConnector.from_credentials(
+        {"slack_token": "xoxb-test", "slack_signing_secret": "secret"}),
+    "teams": lambda: TeamsConnector.from_credentials({"app_id": "a", "app_password": "p"}),
+}
+patched = {"import": [vars(cls)[name] is not value for (cls, name), value in zip(TARGETS, stock)]}
+for hook, build in HOOKS.items():
+    for (cls, name), value in zip(TARGETS, stock):
+        setattr(cls, name, value)
+    rasa36._applied.clear()
+    build()
+    patched[hook] = [vars(cls)[name] is not value for (cls, name), value in zip(TARGETS, stock)]
+print(json.dumps(patched))
+"""
+
+
+def test_the_store_and_the_channels_patch_rasa_when_rasa_builds_them_not_at_import():
+    done = subprocess.run([sys.executable, "-c", HOOKS], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "import": [False] * 3, "store": [True] * 3, "rest": [True] * 3, "slack": [True] * 3,
+        "teams": [True] * 3}

@@ -13,7 +13,7 @@ from assistant.recommendation_rules import load_rules
 from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrHandoff, ActionExplainQuestion,
                                          ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
-from tests.wording import answer, form, question, said
+from tests.wording import answer, criterion, fill, form, question, recommendation, said
 
 RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml")
                            .read_text(encoding="utf-8"))["responses"]
@@ -200,6 +200,20 @@ def test_questions_are_asked_with_buttons_then_hinted_with_not_sure():
     assert refused["response"] == "utter_learners_zero" and refused["buttons"][-1]["title"] == NOT_SURE
 
 
+def test_the_scripted_user_of_the_e2e_tests_recognises_each_question_as_asked():
+    """tests/dialog.py reads the questions from the content files; here, as the form asks
+    them: the question, the hint after an unreadable answer, a refused learner count."""
+    from tests.dialog import asked
+
+    for slot in dialog_answers.FORM_SLOTS:
+        assert asked("Noted.\n" + ask(slot, {})["text"]) == [slot]
+        assert asked(ask(slot, {"misses": 1})["text"]) == [slot]
+    for problem in ("zero", "not_a_number"):
+        message = ask("learners", {"misses": 1, "answer_problem": f"utter_learners_{problem}"})
+        assert asked(RESPONSES[message["response"]][0]["text"]) == ["learners"]
+    assert asked("Hi! What would you like to know?") == []
+
+
 def test_recommendation_names_the_format_and_is_remembered():
     dispatcher = CollectingDispatcher()
     slots = {"audience": "experts", "learners": 12.0, "goal": "productivity", "coaching": True,
@@ -311,8 +325,9 @@ def test_an_answer_left_open_is_named_under_why_with_the_format_it_would_lead_to
     assert first.endswith(load_rules().text("replies", "one_open"))
     dispatcher = CollectingDispatcher()
     ActionExplainRecommendation().run(dispatcher, tracker("/ask_why", slots=slots), DOMAIN)
-    assert ("You didn't say whether the course is private or open to all: if the course were "
-            "open to all Internet users, I'd recommend a MOOC instead.") in dispatcher.messages[0]["text"]
+    note = fill(form("messages", "open_answer_matters"), what=form("open_answers", "open_to_all", "what"),
+                condition=form("open_answers", "open_to_all", "values", True), format="a MOOC")
+    assert any(said(note, line) for line in dispatcher.messages[0]["text"].splitlines())
 
 
 K_SLOTS = {"audience": "experts", "learners": 15.0, "goal": "productivity", "coaching": True,
@@ -323,13 +338,14 @@ def test_the_recommendation_is_short_with_a_why_button():
     dispatcher = CollectingDispatcher()
     ActionRecommend().run(dispatcher, tracker("", slots=K_SLOTS), DOMAIN)
     message = dispatcher.messages[0]
-    # Missing resources conflict with every format that fits: the reply says so at once.
-    assert message["text"].splitlines() == [
-        "I recommend a SPOC (Small Private Online Course).",
-        "No format fits every answer: this one fits solving job problems, selected experts or "
-        "one team, individual coaching and 15 learners, but you said no resources to build a "
-        "course.",
-    ]
+    # Missing resources conflict with every format that fits: the reply says so at once,
+    # naming the answers that fit (as data/form_answers.yml names them) and the one against.
+    first, trade_off = message["text"].splitlines()
+    assert first == "I recommend a SPOC (Small Private Online Course)."
+    fits = ", ".join(form("noted", slot, value) for slot, value in (
+        ("goal", "productivity"), ("audience", "experts"), ("coaching", True))) + " and 15 learners"
+    assert said(fill(recommendation("replies", "trade_off", "text"), fits=fits,
+                     against=form("noted", "own_resources", False)), trade_off), trade_off
     assert message["buttons"][0] == {"title": "Why?", "payload": "/ask_why"}
 
 
@@ -340,7 +356,7 @@ def test_why_gives_the_reasons_notes_and_runner_up():
     lines = dispatcher.messages[0]["text"].splitlines()
     assert lines[0] == "Why the SPOC:"
     assert sum(line.startswith("- ") for line in lines) == 4
-    assert any(line.startswith("Note: You don't have the resources") for line in lines)
+    assert any(said(f"Note: {criterion('spoc', 'no_resources')}", line) for line in lines)
     assert any(line.startswith("Runner-up: an internal COOC, which would be the better choice")
                for line in lines)
     assert "(Small Private Online Course)" not in dispatcher.messages[0]["text"]
@@ -370,7 +386,7 @@ def test_answers_that_point_nowhere_are_not_called_open():
              "left_open": ["audience", "learners", "goal", "own_resources"]}
     ActionRecommend().run(dispatcher, tracker("", slots=slots), DOMAIN)
     assert dispatcher.messages[0]["text"] == load_rules().text("replies", "no_format_stands_out")
-    assert "every answer left open" not in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] != form("messages", "nothing_to_go_on")
 
 
 # --- The theme and exchanges questions: asked only when the answer can change the format --

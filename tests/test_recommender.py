@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from typing import Tuple
+from functools import partial
+from typing import Callable, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -27,6 +28,7 @@ from assistant.content import FORMATS
 from assistant.recommendation_rules import RecommendationRules, load_rules, parse_knowledge
 from assistant.recommendation_text import (FIRST_MESSAGE_MAX, render, render_details,
                                            render_short)
+import tests.wording as yml
 from assistant.recommender import (Profile, Recommendation, answer_that_changes, can_change,
                                    learner_count, learners_text, needs_open_to_all, recommend,
                                    same_answer)
@@ -303,25 +305,68 @@ CASES = [
      "spoc", True, COACHING),
 ]
 
-# Issue 23's audit classes, one row each: (id, profile, format, deciding sentence, words the
-# reply must say, words it must not say). The reply is the first message and "Why?".
+# What a reply must (or must not) say, read from the content files, so that rewording them
+# changes no row: a callable (text -> bool), or words between curly quotes (the article's).
+def against(slot: str, value) -> Callable[[str], bool]:
+    """The trade-off (its long or its short wording) names this answer against the format."""
+    name = f"{value:,} learners" if slot == "learners" else yml.form("noted", slot, value)
+
+    def check(text: str) -> bool:
+        return any(name in (yml.filled(yml.recommendation("replies", key, "text"), text) or {})
+                   .get("against", "") for key in ("trade_off", "trade_off_short"))
+    return check
+
+
+def alternative(fmt: str) -> Callable[[str], bool]:
+    """ "If that matters more: <the format>." """
+    return partial(yml.within, yml.fill(yml.recommendation("replies", "if_it_matters", "text"),
+                                        alternative=yml.format_name(fmt)))
+
+
+def reason(fmt: str, key: str, **values) -> Callable[[str], bool]:
+    """A criterion's text, its {placeholders} filled with `values` (others: anything)."""
+    return partial(yml.within, yml.fill(yml.criterion(fmt, key), **values))
+
+
+def if_answered(slot: str, value) -> Callable[[str], bool]:
+    """An answer as the runner-up and the notes name it ("if the goal were ...")."""
+    return partial(yml.within, yml.form("open_answers", slot, "values", value))
+
+
+def open_note(slot: str, fmt: str) -> Callable[[str], bool]:
+    """The note on an open answer that would lead to `fmt`."""
+    return partial(yml.within, yml.fill(yml.form("messages", "open_answer_matters"),
+                                        what=yml.form("open_answers", slot, "what"),
+                                        format=yml.format_name(fmt)))
+
+
+def combined(text: str) -> bool:
+    """One of the "run two formats side by side" lines."""
+    return any(yml.within(entry["text"], text)
+               for entry in yml.recommendation("combine").values())
+
+
+# Issue 23's audit classes, one row each: (id, profile, format, deciding sentence, what the
+# reply must say, what it must not say). The reply is the first message and "Why?". Besides
+# the checks above: the article's words (between curly quotes), and words of replies the
+# audit found wrong (they must never come back).
 AUDIT = [
     # 1. The runner-up is credited with its own criteria only: never the MOOC's purpose
     #    for a SPOC, never employees (the internal COOC's) for an external COOC.
     ("1_runner_up_own_criteria",
      P(audience="employees", learners=8, goal="loyalty", coaching=True, face_to_face=False,
        own_resources=True), "spoc", LOYALTY,
-     ["but you said loyalty or e-reputation", "If that matters more: an external COOC"],
-     ["if the goal were free access to knowledge", "if the learners were your employees"]),
+     [against("goal", "loyalty"), alternative("cooc_external")],
+     [if_answered("goal", "free_knowledge"), if_answered("audience", "employees")]),
     # 2. A stated goal is never overridden without a word.
     ("2_goal_not_overridden", P(audience="experts", learners=10, goal="free_knowledge"), "spoc",
-     FREE, ["but you said free access to knowledge", "If that matters more: a MOOC",
-            "was set up in order to facilitate learning and offer free access to knowledge"],
+     FREE, [against("goal", "free_knowledge"), alternative("mooc"),
+            "“was set up in order to facilitate learning and offer free access to knowledge”"],
      []),
     # 3. No MOOC on the learner count alone against experts, job problems and coaching.
     ("3_not_on_count_alone",
      P(audience="experts", learners=3000, goal="productivity", coaching=True), "spoc",
-     LIMITED, ["but you said 3,000 learners", "If that matters more: a MOOC"], ["is thousands"]),
+     LIMITED, [against("learners", 3000), alternative("mooc")], ["is thousands"]),
     # 4. "Every answer left open" only when it is so (the action's wording: see
     #    test_answers_that_point_nowhere_are_not_called_open).
     ("4_answers_that_point_nowhere", P(coaching=False, face_to_face=False), None, SPOC_OBJECTIVE,
@@ -329,44 +374,45 @@ AUDIT = [
     # 5. No external COOC for employees without a word: a private community is the internal
     #    COOC's; the loyalty goal is named as the trade-off.
     ("5_employees_loyalty_open_left_open", P(audience="employees", learners=300, goal="loyalty"),
-     "cooc_internal", PRIVATE,
-     ["but you said loyalty or e-reputation", "If that matters more: an external COOC"], []),
-    # 6. The general public: no "selected group" the user never mentioned; a SPOC for the
-    #    public says the public does not fit it.
+     "cooc_internal", PRIVATE, [against("goal", "loyalty"), alternative("cooc_external")], []),
+    # 6. The general public: no "selected group" the user never mentioned, no SPOC alongside
+    #    for one; a SPOC for the public says the public does not fit it.
     ("6_public_no_selected_group", P(audience="public", learners=12, goal="skills", coaching=True),
-     "cooc_external", EXTERNAL, [], ["your selected group", "a SPOC for"]),
+     "cooc_external", EXTERNAL, [], ["your selected group", combined]),
     ("6_spoc_for_the_public_says_so", P(audience="public", learners=8, goal="productivity"),
-     "spoc", LIMITED, ["but you said the general public", "only for a limited audience"],
+     "spoc", LIMITED, [against("audience", "public"), "“only for a limited audience”"],
      ["your selected group"]),
     # 7. Customers are told about training customers, not the company's new collaborators.
     ("7_customers_onboarding", P(audience="customers", learners=200, goal="onboarding"),
-     "cooc_internal", COOC_GOALS, ["Training customers"], ["new collaborators"]),
+     "cooc_internal", COOC_GOALS, [reason("cooc_internal", "goal_onboarding_customers")],
+     [reason("cooc_internal", "goal_onboarding"), "new collaborators"]),
     # 8. A note on an open answer names a format the article ties that answer to.
     ("8_open_face_to_face_note", P(audience="employees", learners=300, goal="skills"),
-     "cooc_internal", BLENDED, [], ["face-to-face sessions, I'd recommend an internal COOC"]),
+     "cooc_internal", BLENDED, [], [open_note("face_to_face", "cooc_internal")]),
     # 9. The SME sentence is not said for a general-public course.
     ("9_sme_sentence_not_for_the_public",
      P(audience="public", learners=300, goal="skills", own_resources=False), "mooc", SME, [],
-     ["can also benefit from the advantages of the MOOC"]),
+     ["“can also benefit from the advantages of the MOOC”"]),
     # 11. Words the user didn't say: no "a selected group", no "1,000,000 ... is thousands",
-    #     "1 learner".
+    #     "1 learners".
     ("11_my_team_is_not_called_a_selected_group", P(audience="experts", learners=12), "spoc",
-     STAKEHOLDERS, ["selected according to their skill level and profile"],
+     STAKEHOLDERS, ["“selected according to their skill level and profile”"],
      ["Your learners are a selected group"]),
     ("11_a_million_is_not_called_thousands", P(audience="public", learners=1_000_000), "mooc",
-     THOUSANDS, ["You expect 1,000,000 learners"], ["is thousands"]),
+     THOUSANDS, [reason("mooc", "size_thousands", learners_text="1,000,000 learners")],
+     ["is thousands"]),
     ("11_one_learner", P(audience="experts", learners=1), "spoc", PER_TRAINER,
-     ["You expect 1 learner,"], ["1 learners"]),
+     [reason("spoc", "size_per_trainer", learners_text="1 learner")], ["1 learners"]),
     # The article's own MOOC case: a small company, no resources, general skills for its
     # employees.
     ("sme_general_skills_no_resources",
      P(audience="employees", learners=20, goal="skills", coaching=False, face_to_face=False,
-       own_resources=False), "mooc", SME, ["SMEs in that case “can also benefit"],
-     ["You expect 20 learners, but"]),
+       own_resources=False), "mooc", SME, [reason("mooc", "sme_employees")],
+     [reason("mooc", "size_small", learners_text="20 learners")]),
     ("sme_general_skills_no_resources_theme_general",
      P(audience="employees", learners=20, goal="skills", coaching=False, face_to_face=False,
        own_resources=False, theme="general"), "mooc", SME,
-     ["SMEs in that case “can also benefit", "can cover various topics"], []),
+     [reason("mooc", "sme_employees"), reason("mooc", "theme_general")], []),
 ]
 
 
@@ -399,10 +445,10 @@ def test_audit_classes(article, profile, expected, sentence, said, not_said):
     assert recommend(profile).format == expected
     text = reply(profile, left_open=[s for s in ("face_to_face",) if expected == "cooc_internal"
                                      and getattr(profile, s) is None])
-    for words in said:
-        assert words in text, text
-    for words in not_said:
-        assert words not in text, text
+    def says(expected) -> bool:
+        return expected(text) if callable(expected) else expected.strip("“”") in text
+    assert [expected for expected in said if not says(expected)] == [], text
+    assert [expected for expected in not_said if says(expected)] == [], text
 
 
 def test_table_is_big_and_covers_every_format():
@@ -565,7 +611,7 @@ def test_reasons_cite_the_deciding_criteria():
 def test_rewards_complete_thin_reasons():
     rec = recommend(P(audience="experts"))
     assert rec.format == "spoc" and len(rec.reasons) == 2
-    assert "dedicated to specific stakeholders" in rec.reasons[1]
+    assert yml.said(yml.recommendation("fillers", "spoc")[0]["text"], rec.reasons[1])
 
 
 def test_K_missing_resources_are_said_not_a_switch():
@@ -573,7 +619,8 @@ def test_K_missing_resources_are_said_not_a_switch():
                       own_resources=False))
     assert rec.format == "spoc"
     assert not any("MOOC" in reason for reason in rec.reasons), rec.reasons
-    assert any("resources to develop internal training" in t for t in rec.tensions)
+    assert len(rec.tensions) == 1
+    assert yml.said(yml.criterion("spoc", "no_resources"), rec.tensions[0])
 
 
 def test_R_late_answers_never_overturn_the_spoc_groups():
@@ -591,24 +638,25 @@ def test_R_sixty_experts_get_spoc_groups():
     rec = recommend(P(audience="experts", learners=60, goal="productivity", coaching=True,
                       face_to_face=True))
     assert (rec.format, rec.blended, rec.groups) == ("spoc", True, True)
-    assert render(rec).startswith(
-        "I recommend a SPOC (Small Private Online Course), run as several groups of about 15 "
-        "learners per trainer, combined with face-to-face sessions (blended learning).")
+    groups = yml.fill(yml.recommendation("groups", "text"), spoc_learners_per_trainer=15)
+    assert yml.said("I recommend a SPOC (Small Private Online Course), "
+                    f"{groups}, {yml.recommendation('blended', 'text')}.",
+                    render(rec).splitlines()[0])
     assert rec.tensions == [], "nothing the user said conflicts with SPOC groups"
 
 
-@pytest.mark.parametrize("profile, not_said", [
-    (P(audience="employees", learners=8, goal="onboarding"), "new collaborators"),
-    (P(audience="employees", learners=10, goal="onboarding"), "about 10 learners"),
-    (P(audience="employees", learners=30), "about 40 learners"),
-    (P(audience="employees", learners=2000, goal="skills", coaching=True), "thousands"),
-    (P(audience="public", learners=400, goal="loyalty"), "open to all Internet users"),
-    (P(audience="public", goal="skills", open_to_all=False), "open to all Internet users"),
+@pytest.mark.parametrize("profile, given", [
+    (P(audience="employees", learners=8, goal="onboarding"), ("goal", "onboarding")),
+    (P(audience="employees", learners=10, goal="onboarding"), ("learners", 10)),
+    (P(audience="employees", learners=30), ("learners", 40)),  # the same band
+    (P(audience="employees", learners=2000, goal="skills", coaching=True), ("learners", 5000)),
+    (P(audience="public", learners=400, goal="loyalty"), ("open_to_all", True)),
+    (P(audience="public", goal="skills", open_to_all=False), ("open_to_all", True)),
 ])
-def test_runner_up_never_names_an_answer_already_given(profile, not_said):
+def test_runner_up_never_names_an_answer_already_given(profile, given):
     runner = next(line for line in render(recommend(profile)).splitlines()
                   if line.startswith("Runner-up:"))
-    assert not_said not in runner, runner
+    assert not if_answered(*given)(runner), runner
 
 
 def test_external_cooc_never_shows_the_internal_cooc_private_community():
@@ -622,8 +670,10 @@ def test_external_cooc_never_shows_the_internal_cooc_private_community():
 def test_customers_are_not_told_about_employees_skills():
     rec = recommend(P(audience="customers", learners=300, goal="skills"))
     assert rec.format == "cooc_internal"
-    assert not any("skills of employees" in r for r in rec.reasons), rec.reasons
-    assert any("Training customers" in r for r in rec.reasons)
+    assert not any(yml.said(yml.criterion("cooc_internal", "goal_skills_employees"), r)
+                   for r in rec.reasons), rec.reasons
+    assert any(yml.said(yml.criterion("cooc_internal", "goal_skills_customers"), r)
+               for r in rec.reasons), rec.reasons
 
 
 def test_combine_for_coached_subgroup_of_large_audience():
@@ -645,7 +695,7 @@ def test_float_learner_slot_is_accepted():
 def test_runner_up_when_no_resources_is_its_own_criterion():
     rec = recommend(P(audience="employees", learners=200, goal="skills", own_resources=False))
     assert rec.format == "mooc"
-    assert rec.reasons[0].startswith("You want to train your employees without the resources")
+    assert yml.said(yml.criterion("mooc", "sme_employees"), rec.reasons[0])
     assert rec.runner_up == "cooc_internal"
     assert rec.runner_up_change == ("theme", "company")
 
@@ -685,16 +735,16 @@ def test_open_to_all_is_asked_whenever_its_answer_matters():
 
 def test_render_spoc_blended():
     text = render(recommend(P(audience="experts", learners=12, face_to_face=True)))
-    assert text.startswith("I recommend a SPOC (Small Private Online Course), "
-                           "combined with face-to-face sessions (blended learning).")
+    assert yml.said("I recommend a SPOC (Small Private Online Course), "
+                    f"{yml.recommendation('blended', 'text')}.", text.splitlines()[0])
     assert text.count("(Small Private Online Course)") == 1
 
 
 def test_render_mooc_and_runner_up():
     text = render(recommend(P(audience="public", learners=20000, goal="free_knowledge")))
     assert text.startswith("I recommend a MOOC (Massive Open Online Course).")
-    assert ("Runner-up: an external COOC, which would be the better choice if the goal were a "
-            "loyalty program or e-reputation.") in text
+    assert ("Runner-up: an external COOC, which would be the better choice "
+            f"{yml.form('open_answers', 'goal', 'values', 'loyalty')}.") in text
     assert "Note:" not in text
 
 
@@ -708,16 +758,21 @@ def test_render_shape_for_a_hand_made_recommendation():
         "- R1.",
         "- R2.",
         "Note: T.",
-        "Runner-up: a SPOC, which would be the better choice if the learners needed individual "
-        "coaching.",
+        "Runner-up: a SPOC, which would be the better choice "
+        f"{yml.form('open_answers', 'coaching', 'values', True)}.",
     ]
-    assert render_short(rec).splitlines() == [
-        "I recommend an external COOC (Corporate Online Open Course).",
-        "No format fits every answer: this one fits loyalty or e-reputation, but you said "
-        "individual coaching. If that matters more: a SPOC."]
+    first, second = render_short(rec).splitlines()
+    assert first == "I recommend an external COOC (Corporate Online Open Course)."
+    reply = yml.recommendation("replies", "trade_off", "text") + " " + yml.recommendation(
+        "replies", "if_it_matters", "text")
+    assert yml.filled(reply, second) == {"fits": yml.form("noted", "goal", "loyalty"),
+                                         "against": yml.form("noted", "coaching", True),
+                                         "alternative": "a SPOC"}
     assert render_details(rec).splitlines()[0] == "Why the external COOC:"
     no_change = replace(rec, runner_up_change=None)
-    assert "Runner-up: a SPOC, the next best fit for your answers" in render(no_change)
+    assert yml.said("Runner-up: a SPOC, "
+                    + yml.recommendation("runner_up_when", "next_best", "text") + ".",
+                    render(no_change).splitlines()[-1])
 
 
 # --------------------------------------------------------------------------
@@ -832,8 +887,8 @@ def check_reply(profile: Profile, left_open: list, first: str, why: str) -> None
     # (a refused count, like 0, is left open)
     everything_open = all(value is None for value in vars(replace(
         profile, learners=learner_count(profile))).values())
-    # (d) "every answer left open" only when every answer is open.
-    assert ("every answer left open" in first) is everything_open, first
+    # (d) "every answer left open" (data/form_answers.yml) only when every answer is open.
+    assert yml.said(yml.form("messages", "nothing_to_go_on"), first) is everything_open, first
     # (e) a first message that fits a phone, whatever is left open.
     assert len(first) <= FIRST_MESSAGE_MAX, first
     assert "{" not in first + why and "}" not in first + why
@@ -871,9 +926,9 @@ def check_reply(profile: Profile, left_open: list, first: str, why: str) -> None
             assert int(count.replace(",", "")) == learner_count(profile), line
     # Notes on open answers name a format the article ties that answer to.
     for line in why.splitlines():
-        if line.startswith("You didn't say "):
-            slot = next(s for s in left_open
-                        if line.startswith(f"You didn't say {dialog_answers.open_answer(s)['what']}:"))
+        note = yml.filled(yml.form("messages", "open_answer_matters"), line)
+        if note:
+            slot = next(s for s in left_open if dialog_answers.open_answer(s)["what"] == note["what"])
             value, fmt = answer_that_changes(profile, slot, list(
                 dialog_answers.open_answer(slot)["values"]))
             answered = replace(profile, **{slot: value})

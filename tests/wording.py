@@ -3,12 +3,15 @@ data/*.yml), so that tests recognise a reply by what the files say today: reword
 sentence there fails no test that isn't about the sentence's facts.
 
   said(template, reply)   the reply is this wording ({placeholders} stand for anything)
+  within(template, reply) the wording is part of the reply
   opens(template, reply)  the reply starts with it (the words before the first placeholder)
+  filled(template, reply) what the reply put in the placeholders (None: not this wording)
+  fill(template, **values) some placeholders filled in, the others still standing for anything
 """
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -63,9 +66,41 @@ def recommendation(*path: str) -> Any:
     return value
 
 
+def criterion(fmt: str, key: str) -> str:
+    """What a criterion of data/recommendation.yml says (its `supports` or `conflicts`)."""
+    entry = recommendation("criteria", fmt, key)
+    return entry.get("supports") or entry["conflicts"]
+
+
+def format_name(fmt: str) -> str:
+    """How the format registry of data/knowledge.yml names a format: "an internal COOC"."""
+    entry = _file("data/knowledge.yml")["formats"][fmt]
+    return f"{entry['article']} {entry['name']}".strip()
+
+
+def fill(template: str, **values: Any) -> str:
+    """The template with these placeholders filled in ({learners_text}, {what}, ...)."""
+    return re.sub(r"\{(\w+)[^{}]*\}", lambda m: str(values[m.group(1)])
+                  if m.group(1) in values else m.group(0), template)
+
+
 def _pattern(template: str) -> str:
     parts = re.split(r"\{[^{}]*\}", " ".join(template.split()))
     return ".+?".join(re.escape(part) for part in parts)
+
+
+def filled(template: str, reply: str) -> Optional[Dict[str, str]]:
+    """Where `template` is part of `reply`: what stands in each placeholder; else None."""
+    pattern, names = "", set()
+    for text, name in re.findall(r"([^{}]*)(?:\{(\w*)[^{}]*\}|$)", " ".join(template.split())):
+        pattern += re.escape(text)
+        if name and name not in names:
+            pattern += f"(?P<{name}>.+?)"
+            names.add(name)
+        elif name:
+            pattern += f"(?P={name})"
+    match = re.search(pattern, " ".join(reply.split()), re.DOTALL)
+    return match.groupdict() if match else None
 
 
 def said(template: str, reply: str) -> bool:
