@@ -21,6 +21,9 @@ FORM = "recommendation_form"
 # question mark or a question word, or naming a format) that a rule answers before the
 # dialog goes on. Anything else is an answer the form could not read.
 REQUEST_INTENTS = {"cancel", "start_over", "human_handoff", "help", "bot_challenge"}
+# From this intent confidence on, such a request wins over a reading of the message as an
+# answer to the pending question.
+CLEAR_REQUEST = 0.8
 # A request for a person whose words also answer the pending question ("sí, individual help
 # please" to "coaching or support?", "the IT trainer can help" to "resources?"): there, the
 # answer readers decide (ActionAnswerOrHandoff, then the form).
@@ -83,19 +86,26 @@ def _is_interruption(message: Dict[Text, Any]) -> bool:
 HANDOFF_OR_ANSWER = 0.5
 
 
-def _answers_pending(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
-    """Does the message answer the pending question, as the answer readers read it?"""
+def _pending_answer(message: Dict[Text, Any], requested: Optional[Text]) -> Any:
+    """The message's answer to the pending question, as the answer readers read it, or None."""
     if not requested:
-        return False
+        return None
     answer = dialog_answers.read_answer(requested, message.get("text") or "",
                                         message.get("answers"))
     if answer is not None and answer is not dialog_answers.UNSURE:
-        return True
+        return answer
     # A request for a person whose words still lean to an answer ("kind of, the IT trainer
     # can help"): the classifier's intent is as unsure, and the answer keeps the dialog going.
     reading = (message.get("answers") or {}).get(requested) or {}
-    return (reading.get("value") not in (None, dialog_answers.NOT_AN_ANSWER, "unsure")
-            and reading.get("confidence", 0.0) >= HANDOFF_OR_ANSWER)
+    value = reading.get("value")
+    if (_intent(message) in ANSWERABLE_REQUESTS and reading.get("confidence", 0.0) >= HANDOFF_OR_ANSWER
+            and value not in (None, dialog_answers.NOT_AN_ANSWER, "unsure")):
+        return dialog_answers.YES_NO_CLASSES.get(value, value)
+    return None
+
+
+def _answers_pending(message: Dict[Text, Any], requested: Optional[Text]) -> bool:
+    return _pending_answer(message, requested) is not None
 
 
 def _events(values: Dict[Text, Any]) -> List[EventType]:
@@ -146,6 +156,8 @@ class ValidateRecommendationForm(FormValidationAction):
         if not values and not self._is_clear_request(message, requested):
             answer = dialog_answers.read_answer(requested, self._answer_part(message),
                                                 message.get("answers"))
+            if answer is None and _intent(message) in ANSWERABLE_REQUESTS:
+                answer = _pending_answer(message, requested)
             if (answer is dialog_answers.UNSURE and _names_format(message)
                     and (_is_question(text) or EMBEDDED_QUESTION.search(text))):
                 answer = None  # "not sure what a SPOC is": a question, answered by a rule
@@ -223,7 +235,7 @@ class ValidateRecommendationForm(FormValidationAction):
         something about the question itself."""
         if _intent(message) in ANSWERABLE_REQUESTS and _answers_pending(message, requested):
             return False
-        confident = (message.get("intent") or {}).get("confidence", 0) >= 0.8
+        confident = (message.get("intent") or {}).get("confidence", 0) >= CLEAR_REQUEST
         text = message.get("text") or ""
         return (confident and _intent(message) in REQUEST_INTENTS
                 and dialog_answers.read_slot(requested, text) is None
@@ -434,6 +446,26 @@ class ActionExplainQuestion(Action):
         left_open = list(tracker.get_slot("left_open") or [])
         return [SlotSet("left_open", left_open + [slot]), SlotSet("misses", 0),
                 SlotSet("answer_problem", None), SlotSet("explained", None)]
+
+
+class ActionAnswerOrCancel(Action):
+    """A stop in the middle of the dialog, unless the classifier is unsure of it and the
+    answer reader reads an answer or "no preference" to the pending question ("dont mind"
+    is no "never mind"): then the form takes the message."""
+
+    def name(self) -> Text:
+        return "action_answer_or_cancel"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[EventType]:
+        message = tracker.latest_message
+        requested = tracker.get_slot("requested_slot")
+        reading = (message.get("answers") or {}).get(requested) or {}
+        if ((message.get("intent") or {}).get("confidence", 0.0) < CLEAR_REQUEST
+                and reading.get("value") not in (None, dialog_answers.NOT_AN_ANSWER)
+                and reading.get("confidence", 0.0) >= dialog_answers.READING_CONFIDENCE):
+            return [FollowupAction(FORM)]
+        return []  # the rule stops the dialog
 
 
 class ActionAnswerOrHandoff(Action):

@@ -10,7 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant import dialog_answers
 from assistant.recommendation_rules import load_rules
-from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrHandoff, ActionExplainQuestion,
+from actions.recommendation_form import (ASK_ACTIONS, ActionAnswerOrCancel, ActionAnswerOrHandoff,
+                                         ActionExplainQuestion,
                                          ActionExplainRecommendation,
                                          ActionRecommend, ValidateRecommendationForm)
 from tests.wording import answer, criterion, fill, form, question, recommendation, said
@@ -513,6 +514,9 @@ def test_a_request_for_a_person_that_leans_to_an_answer_keeps_the_dialog(reading
     t.latest_message["answers"] = {"own_resources": reading}
     events = ActionAnswerOrHandoff().run(CollectingDispatcher(), t, DOMAIN)
     assert events == [{"event": "followup", "name": goes_to, "timestamp": None}]
+    if goes_to == "recommendation_form":  # and the form takes the answer, not asks again
+        slots, _ = validate(t)
+        assert slots["own_resources"] is True
 
 
 # ---- "what do you mean by resources?" in the middle of the dialog
@@ -537,3 +541,23 @@ def test_a_question_about_the_pending_question_is_explained_once_then_left_open(
 def test_help_outside_a_question_is_the_usual_help():
     _, messages = _explain({})
     assert messages[0]["response"] == "utter_help"
+
+
+# ---- "dont mind" is no "never mind"
+@pytest.mark.parametrize("intent_confidence, reading, stops", [
+    (0.7, {"value": "unsure", "confidence": 0.9}, False),   # "dont mind": no preference
+    (1.0, {"value": "unsure", "confidence": 0.7}, True),    # "never mind": a clear stop
+    (0.7, {"value": "none", "confidence": 0.9}, True),      # "stop it": no answer at all
+])
+def test_a_stop_unsure_of_itself_that_reads_as_an_answer_keeps_the_dialog(
+        intent_confidence, reading, stops):
+    t = tracker("dont mind", intent="cancel", slots={"requested_slot": "open_to_all"})
+    t.latest_message["intent"]["confidence"] = intent_confidence
+    t.latest_message["answers"] = {"open_to_all": reading}
+    events = ActionAnswerOrCancel().run(CollectingDispatcher(), t, DOMAIN)
+    assert events == ([] if stops else
+                      [{"event": "followup", "name": "recommendation_form", "timestamp": None}])
+    if not stops:  # and the form leaves the question open
+        slots, messages = validate(t)
+        assert slots["left_open"] == ["open_to_all"]
+        assert messages[0]["text"] == form()["messages"]["left_open"]
