@@ -92,6 +92,10 @@ STATED = 0.8
 NEED_PLAUSIBLE = 0.1
 # ... and a question naming a format, or one read confidently, from this probability on.
 NEED_LIKELY = 0.2
+# A message that describes a format this surely (data/answers/implied_format.yml) is about
+# the subject, like one that names it.
+IMPLIED_FORMAT = "implied_format"
+DESCRIBED_FORMAT = 0.9
 NOT_ANSWERS = ("none", "unsure")
 
 
@@ -152,7 +156,8 @@ class SubjectCheck(GraphComponent, IntentClassifier):
                 self._set_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
             elif self._is_off_subject(message):
                 self._set_intent(message, OUT_OF_SCOPE)
-            elif self._intent(message) == OUT_OF_SCOPE and self._names_format(message):
+            elif self._intent(message) == OUT_OF_SCOPE and (self._names_format(message)
+                                                            or self._describes_format(message)):
                 self._take_next_intent(message)
             elif self._intent(message) == DEFAULT_NLU_FALLBACK_INTENT_NAME and self._names_format(message):
                 self._take_next_intent(message, min_confidence=FORMAT_GUESS_CONFIDENCE)
@@ -178,6 +183,13 @@ class SubjectCheck(GraphComponent, IntentClassifier):
     @staticmethod
     def _names_format(message: Message) -> bool:
         return any(e.get("entity") == "format" for e in message.get(ENTITIES) or [])
+
+    @staticmethod
+    def _describes_format(message: Message) -> bool:
+        """ "why is it called massive?": the implied-format reader is sure which format."""
+        reading = (message.get(ANSWERS) or {}).get(IMPLIED_FORMAT) or {}
+        return (reading.get("value") not in (None, "none")
+                and reading.get("confidence", 0.0) >= DESCRIBED_FORMAT)
 
     @staticmethod
     def _take_next_intent(message: Message, min_confidence: float = 0.0) -> None:

@@ -117,6 +117,9 @@ def test_the_component_learns_from_examples_and_reads_every_question(tmp_path):
     data["answers"]["unsure"].append("no clue at all, to be honest")
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert AnswerReader.fingerprint_addon(config) != before
+    # A node Rasa restored from its cache gets its hook called with the cached output as
+    # config: `make train` failed with KeyError 'examples' after editing another component.
+    assert AnswerReader.fingerprint_addon({"output": readings}) is None
 
 
 def test_examples_are_read_from_every_file(tmp_path: Path):

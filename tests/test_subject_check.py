@@ -132,3 +132,19 @@ def test_a_format_question_mentioning_learners_is_a_need_only_if_the_classifier_
                        "answers": {"audience": {"value": "public", "confidence": 0.95}}})
     tokenizer.process([message])
     assert component.process([message])[0].get("intent")["name"] == expected
+
+
+@pytest.mark.parametrize("implied, expected", [
+    ({"value": "mooc", "confidence": 0.98}, "ask_group_size"),
+    ({"value": "mooc", "confidence": 0.6}, "out_of_scope"),
+    ({"value": "none", "confidence": 0.99}, "out_of_scope"),
+])
+def test_a_message_describing_a_format_is_not_off_subject(component, implied, expected):
+    """"why is it called massive?" names no format, but the implied-format reader knows it."""
+    message = Message({"text": "why is it called massive",
+                       "intent": {"name": "out_of_scope", "confidence": 0.52},
+                       "intent_ranking": [{"name": "out_of_scope", "confidence": 0.52},
+                                          {"name": "ask_group_size", "confidence": 0.45}],
+                       "entities": [], "answers": {"implied_format": implied}})
+    tokenizer.process([message])
+    assert component.process([message])[0].get("intent")["name"] == expected
