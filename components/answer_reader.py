@@ -116,8 +116,10 @@ class AnswerReader(GraphComponent):
             if vector is None or not message.get(TEXT):
                 continue
             readings = {}
+            # The readers share one n-gram setting: the message's n-grams are counted once.
+            ngrams = next(iter(self.models.values())).ngrams(message.get(TEXT)) if self.models else None
             for question, model in self.models.items():
-                probabilities = model.probabilities([message.get(TEXT)], vector[None, :])[0]
+                probabilities = model.probability(ngrams, vector)
                 best = int(np.argmax(probabilities))
                 readings[question] = {"value": model.classes[best],
                                       "confidence": round(float(probabilities[best]), 3)}
