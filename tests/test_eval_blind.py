@@ -1,4 +1,4 @@
-"""The blind sets of issue 22 (tests/eval/blind1..4/set.yml; set 4 holds questions only), each written by a helper who
+"""The blind sets of issue 22 (tests/eval/blind1..6/set.yml; set 4 holds questions only), each written by a helper who
 never opened data/, tests/ or the code, from the article alone. Never train on them (a
 test in test_rasa_data.py keeps their text out of data/nlu).
 
@@ -33,15 +33,14 @@ from tests.dialog import declines, declines_or_redirects, domain_text, opening, 
 pytestmark = pytest.mark.integration  # servers and the trained model
 
 SETS = os.environ.get("BLIND_SETS", "blind1 blind2 blind3 blind4 blind5 blind6").split()
-# Issue 22's targets, met on set 3's first run (43/44 dialogs, 50/52 off-subject, 2/91
-# in-subject declined; docs/nlu.md).
+# Issue 22's targets, met on set 6's first run (40/42 dialogs, 51/52 off-subject, 61/66
+# article questions, 0/88 in-subject declined; docs/nlu.md).
 DIALOGS_RIGHT_FLOOR = 0.90
 OFF_SUBJECT_DECLINED_FLOOR = 0.90
 IN_SUBJECT_DECLINED_CEILING = 0.05
-# Issue 22's target is 0.90 and is NOT met: 51/69 (0.74) on set 3's first run, 0.73 and
-# 0.79 on sets 1 and 2 after their failures were read, 0.70 on set 4's first run (64/92). This
-# floor only keeps it from falling.
-QUESTIONS_RIGHT_FLOOR = 0.65
+# The article-question target (0.90) was met on set 6's first run (0.92); sets 1 and 4, read
+# and fixed against by class but written before, stand at 0.83 and 0.88: a regression floor.
+QUESTIONS_RIGHT_FLOOR = 0.80
 
 
 def load(name: str) -> dict:
