@@ -112,7 +112,7 @@ def test_the_component_learns_from_examples_and_reads_every_question(tmp_path):
     assert readings["face_to_face"]["value"] == "deny"
     # Editing the examples changes the fingerprint, so `rasa train` retrains the reader.
     before = AnswerReader.fingerprint_addon(config)
-    path = next(folder.glob("*.yml"))
+    path = folder / "coaching.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["answers"]["unsure"].append("no clue at all, to be honest")
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
