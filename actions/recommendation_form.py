@@ -108,6 +108,12 @@ def _answers_pending(message: Dict[Text, Any], requested: Optional[Text]) -> boo
     return _pending_answer(message, requested) is not None
 
 
+def _leave_open(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
+    """The pending question left open: the dialog moves on, its bookkeeping reset."""
+    left_open = list(tracker.get_slot("left_open") or [])
+    return {"left_open": left_open + [slot], "misses": 0, "answer_problem": None}
+
+
 def _events(values: Dict[Text, Any]) -> List[EventType]:
     return [SlotSet(slot, value) for slot, value in values.items()]
 
@@ -163,7 +169,7 @@ class ValidateRecommendationForm(FormValidationAction):
                 answer = None  # "not sure what a SPOC is": a question, answered by a rule
             if answer is dialog_answers.UNSURE:
                 dispatcher.utter_message(text=dialog_answers.message("left_open"))
-                return _events(self._leave_open(requested, tracker))
+                return _events(_leave_open(requested, tracker))
             if answer is not None:
                 # Other answers stated on the way fill empty questions ("40 engineers").
                 values = {slot: value for slot, value
@@ -250,11 +256,6 @@ class ValidateRecommendationForm(FormValidationAction):
         if changed:
             dispatcher.utter_message(text=dialog_answers.message("updated"))
 
-    @staticmethod
-    def _leave_open(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
-        left_open = list(tracker.get_slot("left_open") or [])
-        return {"left_open": left_open + [slot], "misses": 0, "answer_problem": None}
-
     def _miss(self, slot: Text, tracker: Tracker, dispatcher: CollectingDispatcher,
               problem: Optional[Text] = None) -> Dict[Text, Any]:
         """A first unreadable answer: the question comes back with a hint, its buttons
@@ -264,7 +265,7 @@ class ValidateRecommendationForm(FormValidationAction):
             example = dialog_answers.open_answer(slot)["example"]
             dispatcher.utter_message(text=dialog_answers.message("still_unreadable",
                                                                example=example))
-            return self._leave_open(slot, tracker)
+            return _leave_open(slot, tracker)
         return {"misses": misses, "answer_problem": problem}
 
     @staticmethod
@@ -443,9 +444,7 @@ class ActionExplainQuestion(Action):
             dispatcher.utter_message(text=dialog_answers.explanation(slot))
             return [SlotSet("explained", slot)]
         dispatcher.utter_message(text=dialog_answers.message("left_open"))
-        left_open = list(tracker.get_slot("left_open") or [])
-        return [SlotSet("left_open", left_open + [slot]), SlotSet("misses", 0),
-                SlotSet("answer_problem", None), SlotSet("explained", None)]
+        return _events({**_leave_open(slot, tracker), "explained": None})
 
 
 class ActionAnswerOrCancel(Action):

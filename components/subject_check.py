@@ -43,6 +43,7 @@ from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY, INTENT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from assistant.knowledge import IMPLIED_FORMAT
 from assistant.learner_count import people_count
 from assistant.typos import closest
 from components.answer_reader import ANSWERS
@@ -94,7 +95,6 @@ NEED_PLAUSIBLE = 0.1
 NEED_LIKELY = 0.2
 # A message that describes a format this surely (data/answers/implied_format.yml) is about
 # the subject, like one that names it.
-IMPLIED_FORMAT = "implied_format"
 DESCRIBED_FORMAT = 0.9
 NOT_ANSWERS = ("none", "unsure")
 
