@@ -36,6 +36,16 @@ ARRAYS_FILE = "weights.npz"
 CLASSES_FILE = "intents.json"
 
 
+def one_blas_thread() -> None:
+    """Limits numpy's OpenBLAS to one thread in this process, for serving. A message's
+    products are a few hundred numbers: a second thread saves nothing, and between calls
+    OpenBLAS's idle threads spin, which doubled the Rasa server's CPU per message and took
+    a core from the other conversations and the action server (docs/performance.md)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
 class Model:
     """The vectoriser and the regression, trainable and usable outside Rasa (for tuning)."""
 
@@ -78,6 +88,7 @@ class Model:
         self._embedding_coef = self.config["embedding_weight"] * self.coef[:, :embedding_width]
         self._ngram_coef = self.coef[:, embedding_width:]
         self._analyzer = self.vectorizer.build_analyzer()
+        self._idf = self.vectorizer.idf_  # a property that rebuilds the array on each read
         return self
 
     def ngrams(self, text: Text) -> Counter:
@@ -93,7 +104,7 @@ class Model:
         scores = self._embedding_coef @ vector + self.intercept
         if found:
             columns = np.array([column for column, _ in found], dtype=np.intp)
-            values = (1.0 + np.log([n for _, n in found])) * self.vectorizer.idf_[columns]
+            values = (1.0 + np.log([n for _, n in found])) * self._idf[columns]
             scores = scores + self._ngram_coef[:, columns] @ (values / np.linalg.norm(values))
         scores = np.exp(scores - scores.max())
         return scores / scores.sum()
@@ -111,6 +122,7 @@ class Model:
                  intercept=self.intercept)
 
     def restore(self, directory) -> "Model":
+        one_blas_thread()
         vocabulary = rasa.shared.utils.io.read_json_file(directory / VOCABULARY_FILE)
         self.vectorizer = self._new_vectorizer(vocabulary)
         with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
