@@ -262,11 +262,84 @@ def _run_graphs_in_order() -> None:
     DaskGraphRunner.run = run_in_order
 
 
+# --------------------------------------------------------------------------------------
+# 5. The two policies share the replay of the conversation that their states come from.
+#
+# Each prediction (two a message), RulePolicy and MemoizationPolicy each ask for the
+# conversation's past states (`Domain.states_for_tracker_history`), which replays every
+# event of the conversation into a new tracker and reads the state before each action: the
+# largest cost of a prediction in cProfile. Their requests differ only in the rule-only
+# turns that MemoizationPolicy leaves out, which is worked out after the replay. Here the
+# replay's readings are kept on the tracker for as long as its events are the same ones
+# (count and last event), and each request gets fresh copies of the states, filtered as
+# Rasa filters them. Upstream: RasaHQ/rasa#8235 (per-message overhead of Rasa 3).
+_PRIOR_TURNS = "_shared_prior_turns"
+
+
+def _copied(state: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A state's own copy: its sub-states are dicts of strings and tuples."""
+    return {kind: dict(sub_state) for kind, sub_state in state.items()}
+
+
+def _prior_turns(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tuple]:
+    """For the tracker before each action (as `generate_all_prior_trackers` replays it):
+    its state and what `states_for_tracker_history` reads of it besides."""
+    events = tracker.events
+    key = (omit_unset_slots, len(events), events[-1] if events else None)
+    kept = tracker.__dict__.get(_PRIOR_TURNS)
+    if kept and kept[0] is domain and kept[1][0] == key[0] and kept[1][1] == key[1] \
+            and kept[1][2] is key[2]:
+        return kept[2]
+    turns = [(domain.get_active_state(prior, omit_unset_slots=omit_unset_slots),
+              domain._get_prev_action_sub_state(prior), prior.followup_action,
+              prior.latest_action_name, prior.active_loop_name, hide_rule_turn)
+             for prior, hide_rule_turn in tracker.generate_all_prior_trackers()]
+    tracker.__dict__[_PRIOR_TURNS] = (domain, key, turns)
+    return turns
+
+
+def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                               ignore_rule_only_turns: bool = False,
+                               rule_only_data: Optional[Dict[Text, Any]] = None
+                               ) -> List[Dict[Text, Any]]:
+    """`Domain.states_for_tracker_history` (the same steps), on the shared replay."""
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    states: List[Dict[Text, Any]] = []
+    last_ml_action_sub_state = None
+    turn_was_hidden = False
+    for (state, prev_action_sub_state, followup_action, latest_action_name,
+         active_loop_name, hide_rule_turn) in _prior_turns(self, tracker, omit_unset_slots):
+        if ignore_rule_only_turns:
+            if not turn_was_hidden:
+                last_ml_action_sub_state = prev_action_sub_state
+            if not followup_action and not latest_action_name == active_loop_name:
+                turn_was_hidden = hide_rule_turn
+            if turn_was_hidden:
+                continue
+        state = _copied(state)
+        if ignore_rule_only_turns:
+            self._remove_rule_only_features(state, rule_only_data)
+            if states:
+                self._substitute_rule_only_user_input(state, states[-1])
+            if last_ml_action_sub_state:
+                state[PREVIOUS_ACTION] = dict(last_ml_action_sub_state)
+        states.append(self._clean_state(state))
+    return states
+
+
+def _share_the_replay_between_policies() -> None:
+    from rasa.shared.core.domain import Domain
+
+    Domain.states_for_tracker_history = states_for_tracker_history
+
+
 PATCHES: Dict[Text, Callable[[], None]] = {
     "cached action response validator (RasaHQ/rasa#11717)": _cache_action_response_validator,
     "tracker store errors are raised (RasaHQ/rasa#3243)": _fail_on_tracker_store_errors,
     "one HTTP session per endpoint": _keep_endpoint_sessions,
     "graph nodes called in order, without dask": _run_graphs_in_order,
+    "one replay of the conversation for both policies": _share_the_replay_between_policies,
 }
 
 

@@ -24,6 +24,7 @@ from patches import rasa36
 
 ROOT = Path(__file__).resolve().parents[1]
 STOCK_RUN = DaskGraphRunner.run  # imported before any patch is applied
+STOCK_STATES = Domain.states_for_tracker_history
 
 
 @pytest.fixture(autouse=True)
@@ -222,6 +223,7 @@ def outcome(runner_run, **kwargs):
     {"inputs": {"__input__": "a"}, "targets": ["d"]},  # an input value that names a node
 ])
 def test_graph_nodes_in_order_give_what_dask_gives(kwargs):
+    assert STOCK_RUN is not rasa36.run_in_order  # Rasa's own, read before patching
     stock = outcome(STOCK_RUN, **kwargs)
     assert outcome(rasa36.run_in_order, **kwargs) == stock
 
@@ -287,7 +289,7 @@ from patches import rasa36
 from stores.cached_sql import CachedSQLTrackerStore
 
 TARGETS = [(RemoteAction, "_validate_action_result"), (EndpointConfig, "session"),
-           (DaskGraphRunner, "run"),
+           (DaskGraphRunner, "run"), (Domain, "states_for_tracker_history"),
            (FailSafeTrackerStore, "on_tracker_store_error"),
            (FailSafeTrackerStore, "on_tracker_store_retrieve_error")]
 stock = [vars(cls)[name] for cls, name in TARGETS]
@@ -314,5 +316,50 @@ def test_the_store_and_the_channels_patch_rasa_when_rasa_builds_them_not_at_impo
                           text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.splitlines()[-1]) == {
-        "import": [False] * 5, "store": [True] * 5, "rest": [True] * 5, "slack": [True] * 5,
-        "teams": [True] * 5}
+        "import": [False] * 6, "store": [True] * 6, "rest": [True] * 6, "slack": [True] * 6,
+        "teams": [True] * 6}
+
+
+def story_trackers():
+    """The conversations of the stories and rules, as Rasa's training builds them."""
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(ROOT / "domain.yml"),
+        training_data_paths=[str(ROOT / "data" / name)
+                             for name in ("stories.yml", "rules.yml", "topic_rules.yml")])
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(importer.get_stories(), domain, remove_duplicates=False,
+                                     augmentation_factor=0).generate()
+    return domain, trackers
+
+
+def test_the_policies_shared_replay_gives_rasas_states():
+    from rasa.shared.core.constants import RULE_ONLY_LOOPS, RULE_ONLY_SLOTS
+    from rasa.shared.core.domain import Domain as RasaDomain
+    from rasa.shared.core.events import ActionExecuted, SlotSet
+
+    stock = STOCK_STATES
+    domain, trackers = story_trackers()
+    rule_only = {RULE_ONLY_SLOTS: ["misses", "requested_slot"],
+                 RULE_ONLY_LOOPS: ["handoff_form"]}
+    options = [dict(omit_unset_slots=omit, ignore_rule_only_turns=ignore, rule_only_data=data)
+               for omit in (False, True) for ignore in (False, True)
+               for data in (None, rule_only)]
+    assert len(trackers) > 50 and any(t.is_rule_tracker for t in trackers)
+    compared = 0
+    for tracker in trackers:
+        for option in options:
+            expected = stock(domain, tracker, **option)
+            assert rasa36.states_for_tracker_history(domain, tracker, **option) == expected
+            compared += 1
+        # a new event: the kept replay is not used for the longer conversation
+        tracker.update(SlotSet("misses", 1))
+        tracker.update(ActionExecuted("action_listen"))
+        for option in options[:2]:
+            assert (rasa36.states_for_tracker_history(domain, tracker, **option)
+                    == stock(domain, tracker, **option))
+    assert compared == len(trackers) * len(options)
+    assert stock is not rasa36.states_for_tracker_history  # Rasa's own, read before patching
+    assert RasaDomain.states_for_tracker_history is rasa36.states_for_tracker_history
