@@ -157,7 +157,7 @@ class ValidateRecommendationForm(FormValidationAction):
         text = message.get("text") or ""
         requested = tracker.get_slot("requested_slot")
         if requested is None:
-            return self._opening(dispatcher, tracker, text)
+            return await self._opening(dispatcher, tracker, domain, text)
         values = self._button_values(message, requested)
         if not values and not self._is_clear_request(message, requested):
             answer = dialog_answers.read_answer(requested, self._answer_part(message),
@@ -192,8 +192,8 @@ class ValidateRecommendationForm(FormValidationAction):
             return []  # the form steps aside; a rule answers, then the question comes back
         return _events(self._miss(requested, tracker, dispatcher))
 
-    def _opening(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                 text: Text) -> List[EventType]:
+    async def _opening(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict, text: Text) -> List[EventType]:
         """The message that started the dialog may already state some answers; a
         self-introduction describes the speaker, not the learners ("HR director at a chain
         with 80 stores" is not 80 learners)."""
@@ -206,8 +206,14 @@ class ValidateRecommendationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_comparison", lines=knowledge.comparison(
                 actions.mentioned_formats(tracker)))
         if values:
+            # "Just a few more questions" only if one is left (a late answer after the
+            # recommendation may leave none).
+            after = tracker.copy()
+            after.add_slots(_events(values))
+            asked = await self.required_slots(self.domain_slots(domain), dispatcher, after, domain)
+            key = "noted" if any(after.get_slot(slot) is None for slot in asked) else "noted_last"
             dispatcher.utter_message(text=dialog_answers.message(
-                "noted", answers=dialog_answers.describe(values)))
+                key, answers=dialog_answers.describe(values)))
         return _events(values)
 
     @staticmethod

@@ -123,6 +123,18 @@ def test_opening_message_prefills_and_the_next_question_is_the_first_missing():
     assert slots["requested_slot"] == "goal"
 
 
+def test_an_answer_noted_says_more_questions_come_only_when_one_is_left():
+    answered = {"audience": "experts", "goal": "productivity", "coaching": True,
+                "face_to_face": True, "own_resources": True}  # all but the learner count
+    for slots, left in (({}, True), (answered, False)):
+        _, messages = validate(tracker("we are 12 people", intent="request_recommendation",
+                                       slots=slots))
+        noted = dialog_answers.message("noted" if left else "noted_last", answers="12 learners")
+        assert [m["text"] for m in messages] == [noted]
+    assert dialog_answers.message("noted", answers="x") != dialog_answers.message(
+        "noted_last", answers="x")
+
+
 def test_an_opening_is_read_by_the_answer_readers_not_by_words_out_of_context():
     # "hand-picked ... together" holds the phrase of a goal (team spirit) but says none.
     text = "6 hand-picked senior tax lawyers must learn the new EU rules together"
