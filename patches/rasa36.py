@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Text, Tuple, Type
 
 import rasa
 
@@ -209,8 +209,9 @@ def _keep_endpoint_sessions() -> None:
 # an input), and an exception raised by a node propagates unchanged (RuntimeError as
 # Rasa's GraphRunError). Upstream: RasaHQ/rasa#8235 (per-message overhead of Rasa 3).
 def _run_order(schema: Any, targets: Tuple[Text, ...], given: frozenset
-               ) -> List[Tuple[Text, Tuple[Text, ...]]]:
-    """The minimal graph's nodes that `run` calls, each after those it needs."""
+               ) -> Tuple[List[Tuple[Text, Tuple[Text, ...]]], List[Text]]:
+    """The nodes that `run` calls, each after those it needs (with what it needs), and the
+    names of the minimal graph's nodes."""
     nodes = schema.minimal_graph_schema(list(targets)).nodes
     order: List[Tuple[Text, Tuple[Text, ...]]] = []
     placed: set = set()
@@ -226,7 +227,7 @@ def _run_order(schema: Any, targets: Tuple[Text, ...], given: frozenset
 
     for name in nodes:
         place(name)
-    return order
+    return order, list(nodes)
 
 
 def run_in_order(self: Any, inputs: Optional[Dict[Text, Any]] = None,
@@ -234,21 +235,16 @@ def run_in_order(self: Any, inputs: Optional[Dict[Text, Any]] = None,
     """`DaskGraphRunner.run`, calling the nodes in an order computed once."""
     from rasa.engine.exceptions import GraphRunError
 
-    inputs = inputs or {}
     run_targets = targets if targets else self._graph_schema.target_names
-    for value in inputs.values():
-        if isinstance(value, str) and value in self._graph_schema.nodes:
-            raise GraphRunError(
-                f"Input value '{value}' clashes with a node name. Make sure that none of "
-                f"the input names passed to the `run` method are the same as node names in "
-                f"the graph schema.")
     plans = self.__dict__.setdefault("_run_orders", {})
-    key = (tuple(run_targets), frozenset(inputs))
+    key = (tuple(run_targets), frozenset(inputs or {}))
     if key not in plans:
         plans[key] = _run_order(self._graph_schema, *key)
-    outputs = {name: (name, value) for name, value in inputs.items()}
+    order, node_names = plans[key]
+    outputs: Dict[Text, Any] = dict.fromkeys(node_names)
+    self._add_inputs_to_graph(inputs, outputs)  # Rasa's check of the names, and the inputs
     try:
-        for name, needs in plans[key]:
+        for name, needs in order:
             outputs[name] = self._instantiated_nodes[name](
                 *(outputs.get(need, need) for need in needs))
     except RuntimeError as e:
@@ -273,7 +269,15 @@ def _run_graphs_in_order() -> None:
 # replay's readings are kept on the tracker for as long as its events are the same ones
 # (count and last event), and each request gets fresh copies of the states, filtered as
 # Rasa filters them. Upstream: RasaHQ/rasa#8235 (per-message overhead of Rasa 3).
-_PRIOR_TURNS = "_shared_prior_turns"
+_REPLAY = "_shared_replay"
+
+
+class _Replay(NamedTuple):
+    domain: Any
+    omit_unset_slots: bool
+    events: int  # how many events the tracker had
+    last_event: Any
+    turns: List[Tuple]
 
 
 def _copied(state: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -285,16 +289,16 @@ def _prior_turns(domain: Any, tracker: Any, omit_unset_slots: bool) -> List[Tupl
     """For the tracker before each action (as `generate_all_prior_trackers` replays it):
     its state and what `states_for_tracker_history` reads of it besides."""
     events = tracker.events
-    key = (omit_unset_slots, len(events), events[-1] if events else None)
-    kept = tracker.__dict__.get(_PRIOR_TURNS)
-    if kept and kept[0] is domain and kept[1][0] == key[0] and kept[1][1] == key[1] \
-            and kept[1][2] is key[2]:
-        return kept[2]
+    last_event = events[-1] if events else None
+    kept: Optional[_Replay] = tracker.__dict__.get(_REPLAY)
+    if (kept and kept.domain is domain and kept.omit_unset_slots == omit_unset_slots
+            and kept.events == len(events) and kept.last_event is last_event):
+        return kept.turns
     turns = [(domain.get_active_state(prior, omit_unset_slots=omit_unset_slots),
               domain._get_prev_action_sub_state(prior), prior.followup_action,
               prior.latest_action_name, prior.active_loop_name, hide_rule_turn)
              for prior, hide_rule_turn in tracker.generate_all_prior_trackers()]
-    tracker.__dict__[_PRIOR_TURNS] = (domain, key, turns)
+    tracker.__dict__[_REPLAY] = _Replay(domain, omit_unset_slots, len(events), last_event, turns)
     return turns
 
 
